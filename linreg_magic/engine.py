@@ -1,0 +1,251 @@
+"""The engine: ``run(options) -> Result``.
+
+data -> device -> the stage's three steps -> record -> result.  It knows nothing
+of display.  The user's global random states (``random``, numpy, torch) are
+restored after every run, failed or not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import random
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from .data import Dataset, make_data
+from .device import describe, resolve_device
+from .mse import QuadraticMSE
+from .options import Options, usage_error
+from .registry import get_stage
+from .result import BOOK, Reference, Result
+from .stage import Stage
+from .tracker import Recording, Tracker
+
+__all__ = ["run", "run_options"]
+
+
+def run(options: Options | None = None, /, *,
+        progress: Callable[[Tracker], None] | None = None, **values: Any) -> Result:
+    """Run one stage and return its :class:`Result`.
+
+    ``linreg_magic.run(stage="module", device="cpu", epochs=1000)``; keywords are
+    the options (see :class:`Options`), or pass an ``Options`` object.
+    """
+    if options is None:
+        options = Options.from_mapping(values)
+    elif values:
+        options = options.replace(**values)
+    return run_options(options, progress=progress)
+
+
+def check_stage_options(stage: Stage, options: Options) -> None:
+    """Options that the stage cannot honour, as one UsageError."""
+    if not stage.multi_feature and (options.features != 1 or options.hidden):
+        flag = "--features" if options.features != 1 else "--hidden"
+        raise usage_error(
+            f"{flag} applies to stages that build their model from the data's shape; "
+            f"the {stage.name} stage has one feature and no hidden layer",
+            "stages that take it: sequential",
+            f"Use --stage sequential, or drop {flag}",
+        )
+
+
+def run_options(options: Options, *, progress: Callable[[Tracker], None] | None = None) -> Result:
+    stage = get_stage(options.stage)
+    check_stage_options(stage, options)
+    device = resolve_device(options.device, stage.uses_torch, stage.name)
+    data = make_data(options)
+    with preserved_random_state(stage.uses_torch, device):
+        return _train(stage, options, device, data, progress)
+
+
+def _train(stage: Stage, options: Options, device: str, data: Dataset,
+           progress: Callable[[Tracker], None] | None) -> Result:
+    ns: dict[str, Any] = {
+        "x_train": data.x_train, "y_train": data.y_train,
+        "x_val": data.x_val, "y_val": data.y_val,
+        "device": device, "lr": options.lr, "n_epochs": options.epochs,
+        "seed": options.seed, "n_features": data.n_features, "n_hidden": options.hidden,
+    }
+    ns.update(call_step(stage.data_preparation, ns))
+    ns.update(call_step(stage.model_configuration, ns))
+    tracker = Tracker(options.epochs, progress=progress)
+    tracker.start(stage_parameters(stage, ns))
+    ns["tracker"] = tracker
+    start = time.perf_counter()
+    ns.update(call_step(stage.model_training, ns))
+    synchronize(device)
+    seconds = time.perf_counter() - start
+    return build_result(stage, options, device, data, ns, tracker.snapshot(), seconds,
+                        autograd=graph_inputs(stage, ns, tracker))
+
+
+def stage_parameters(stage: Stage, ns: Mapping[str, Any]) -> dict[str, Any]:
+    """The live parameter objects, by name, that the stage trains."""
+    if stage.returns == "bw":
+        missing = [name for name in ("b", "w") if name not in ns]
+        if missing:
+            raise RuntimeError(f"stage {stage.name!r} did not provide {', '.join(missing)}")
+        return {"b": ns["b"], "w": ns["w"]}
+    model = ns.get("model")
+    if model is None or not hasattr(model, "named_parameters"):
+        raise RuntimeError(f"stage {stage.name!r} did not provide an nn.Module called 'model'")
+    return dict(model.named_parameters())
+
+
+def call_step(step: Callable[..., Any], ns: Mapping[str, Any]) -> dict[str, Any]:
+    """Call a teaching function with the names it asks for from the namespace."""
+    wanted = _parameter_names(step)
+    missing = [name for name in wanted if name not in ns]
+    if missing:
+        raise TypeError(f"{step.__qualname__}() needs {', '.join(map(repr, missing))}, "
+                        f"which no earlier step provides (known: {', '.join(sorted(ns))})")
+    out = step(**{name: ns[name] for name in wanted})
+    if out is None:
+        return {}
+    if not isinstance(out, Mapping):
+        raise TypeError(f"{step.__qualname__}() must return a dict of the names it made, "
+                        f"not {type(out).__name__}")
+    return dict(out)
+
+
+@functools.lru_cache(maxsize=256)
+def _parameter_names(step: Callable[..., Any]) -> tuple[str, ...]:
+    return tuple(
+        name for name, p in inspect.signature(step).parameters.items()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    )
+
+
+def synchronize(device: str) -> None:
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize(device)
+    elif device == "mps":
+        import torch
+
+        torch.mps.synchronize()
+
+
+def graph_inputs(stage: Stage, ns: Mapping[str, Any], tracker: Tracker) -> dict[str, Any] | None:
+    """The last loss and the named parameters, for drawing the autograd graph."""
+    loss = tracker.last_loss
+    if loss is None or getattr(loss, "grad_fn", None) is None:
+        return None
+    return {"loss": loss, "params": stage_parameters(stage, ns)}
+
+
+def build_result(stage: Stage, options: Options, device: str, data: Dataset,
+                 ns: Mapping[str, Any], rec: Recording, seconds: float,
+                 autograd: dict[str, Any] | None = None, stopped: str | None = None) -> Result:
+    """Turn a recording into a Result: effective line, validation loss, reference."""
+    intercepts, coefs = affine_path(stage, ns, rec, data.n_features)
+    val_losses = (QuadraticMSE.of(data.x_val, data.y_val)(intercepts[:-1], coefs[:-1])
+                  if len(data.val_idx) else np.empty(0))
+    return Result(
+        stage=stage.name,
+        options=options,
+        device=device,
+        device_name=describe(device),
+        seconds=seconds,
+        losses=rec.losses,
+        val_losses=val_losses,
+        params=rec.params_at(-1),
+        initial=rec.params_at(0),
+        path=rec.param_paths(),
+        intercept_path=intercepts,
+        coef_path=coefs,
+        data=data,
+        reference=reference(data),
+        book=book_values(stage, options, data),
+        graph_note=stage.graph_note,
+        stopped=stopped,
+        autograd=autograd,
+    )
+
+
+def affine_path(stage: Stage, ns: Mapping[str, Any], rec: Recording,
+                n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """The model's effective intercept and slopes after every epoch.
+
+    For ``b``/``w`` stages they are the parameters; for a module, the model is
+    evaluated (in float64, on the CPU, all epochs at once) at ``x = 0`` and at
+    each unit vector, which reads off any affine map, stacked layers included.
+    """
+    rows = len(rec.path)
+    if stage.returns == "bw":
+        paths = rec.param_paths()
+        return paths["b"].reshape(rows), paths["w"].reshape(rows, -1)
+    import torch
+    from torch.func import functional_call, vmap
+
+    model = ns["model"]
+    probes = torch.cat([torch.zeros(1, n_features), torch.eye(n_features)]).double()
+    path = {name: torch.from_numpy(np.ascontiguousarray(value))
+            for name, value in rec.param_paths().items()}
+    buffers = {name: b.detach().cpu().double() for name, b in model.named_buffers()}
+
+    def evaluate(params: dict[str, Any]) -> Any:
+        return functional_call(model, {**params, **buffers}, (probes,))
+
+    with torch.no_grad():
+        out = vmap(evaluate)(path).reshape(rows, n_features + 1).numpy()
+    intercepts = out[:, 0].copy()
+    return intercepts, out[:, 1:] - intercepts[:, None]
+
+
+def reference(data: Dataset) -> Reference:
+    """scikit-learn's closed-form answer on the training data."""
+    from sklearn.linear_model import LinearRegression
+
+    fit = LinearRegression().fit(data.x_train, data.y_train)
+    intercept = float(np.ravel(fit.intercept_)[0])
+    coef = tuple(float(v) for v in np.ravel(fit.coef_))
+    train = float(QuadraticMSE.of(data.x_train, data.y_train)(intercept, np.asarray(coef)))
+    val = (float(QuadraticMSE.of(data.x_val, data.y_val)(intercept, np.asarray(coef)))
+           if len(data.val_idx) else None)
+    return Reference(intercept, coef, train, val)
+
+
+_BOOK_OPTIONS = {"epochs", "lr", "n", "noise", "true_b", "true_w", "seed", "val_split",
+                 "features", "hidden"}
+
+
+def book_values(stage: Stage, options: Options, data: Dataset) -> tuple[float, float] | None:
+    """The book's published (b, w) when this run is the book's run."""
+    if set(options.changed()) & _BOOK_OPTIONS or data.name != "synthetic":
+        return None
+    return BOOK["torch" if stage.uses_torch else "numpy"]
+
+
+@contextlib.contextmanager
+def preserved_random_state(uses_torch: bool, device: str = "cpu") -> Iterator[None]:
+    """Restore ``random``, numpy's and torch's global generators afterwards."""
+    py_state = random.getstate()
+    np_state = np.random.get_state()
+    torch_states: tuple[Any, Any] | None = None
+    if uses_torch or "torch" in sys.modules:
+        import torch
+
+        if device.startswith("cuda"):
+            torch.cuda.init()  # so that the state saved is the one the user would draw from
+        cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+        torch_states = (torch.random.get_rng_state(), cuda)
+    try:
+        yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+        if torch_states is not None:
+            import torch
+
+            torch.random.set_rng_state(torch_states[0])
+            if torch_states[1] is not None:
+                torch.cuda.set_rng_state_all(torch_states[1])

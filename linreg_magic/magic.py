@@ -1,0 +1,119 @@
+"""The ``%%linreg`` / ``%linreg`` magics: parse, run the engine, display.
+
+No maths here.  The argument parser is generated from the option declarations in
+:mod:`linreg_magic.options`, so ``%%linreg?`` lists every option with its
+default and help.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from .options import Options, option_specs, unknown_option_error, usage_error
+
+__all__ = ["LinregMagics"]
+
+
+def _with_option_arguments(func: Callable[..., Any]) -> Callable[..., Any]:
+    defaults = Options.__dataclass_fields__
+    for spec in reversed(option_specs()):
+        default = defaults[spec.name].default
+        text = spec.help if default is None else f"{spec.help} (default: {default})"
+        func = argument(spec.flag, dest=spec.name, default=None, metavar=spec.metavar,
+                        help=text.replace("%", "%%"))(func)
+    func = argument("command", nargs="*", help="list (the stages in ladder order); "
+                    "with no command, run the stage")(func)
+    return magic_arguments()(func)
+
+
+_UNRECOGNIZED = re.compile(r"unrecognized arguments: (\S+)")
+_NEEDS_VALUE = re.compile(r"argument (--[\w-]+)(?:/[-\w]+)*: expected one argument")
+
+
+def _parse(line: str, func: Any) -> Any:
+    try:
+        return parse_argstring(func, line)
+    except UsageError as exc:
+        raise _friendly(str(exc)) from None
+    except ValueError as exc:  # unbalanced quotes in the line
+        raise usage_error(f"Could not read the options ({exc})", "options look like --stage module",
+                          "Check the quotes on the %linreg line") from None
+
+
+def _friendly(message: str) -> UsageError:
+    match = _UNRECOGNIZED.search(message)
+    if match:
+        return unknown_option_error(match.group(1))
+    match = _NEEDS_VALUE.search(message)
+    if match:
+        spec = next(s for s in option_specs() if s.flag == match.group(1))
+        return usage_error(f"{spec.flag} needs a value", spec.valid_text(),
+                           f"Try {spec.flag} {spec.example}")
+    return UsageError(" ".join(message.split()) + ". See %linreg? for the options")
+
+
+def has_code(cell: str) -> bool:
+    """Whether a cell body holds code (blank lines and comments alone do not)."""
+    return any(line.strip() and not line.lstrip().startswith("#") for line in cell.splitlines())
+
+
+@magics_class
+class LinregMagics(Magics):
+    """Run the linear-regression lesson, one stage at a time."""
+
+    @_with_option_arguments
+    @line_cell_magic
+    def linreg(self, line: str, cell: str | None = None) -> Any:
+        """Run one stage of the linear-regression ladder and show the result.
+
+        %linreg --stage module              run the module stage, show the views
+        %%linreg --stage sequential --device cuda
+        # a body of comments only runs the stage's own code
+        %linreg list                        the stages, in ladder order
+
+        The value of the cell is the run's Result (so ``_`` holds it).
+        """
+        args = _parse(line, LinregMagics.linreg)
+        values = {s.name: getattr(args, s.name) for s in option_specs()}
+        if args.command:
+            return self._command(args.command, values)
+        if cell is not None and has_code(cell):
+            raise usage_error("A %%linreg cell body (your own code for a stage) is not supported yet",
+                              "the cell must be empty", "Use %linreg --stage NAME")
+        options = Options.from_mapping(values)
+        from .display import show_result
+        from .engine import run_options
+
+        result = run_options(options)
+        show_result(result)
+        return result
+
+    def _command(self, command: list[str], values: dict[str, Any]) -> Any:
+        name, rest = command[0], command[1:]
+        handler = _COMMANDS.get(name)
+        if handler is None:
+            from .registry import available_stages
+
+            hint = (f"Did you mean --stage {name}?" if name in available_stages()
+                    else "Options start with --, e.g. %linreg --stage module")
+            raise usage_error(f"Unknown command {name!r}", "valid commands are " + ", ".join(_COMMANDS),
+                              hint)
+        return handler(rest, values)
+
+
+def _list_command(rest: list[str], values: dict[str, Any]) -> None:
+    if rest:
+        raise usage_error(f"list takes no arguments, got {' '.join(rest)!r}", "use it alone",
+                          "Try %linreg list")
+    from .display import show_stage_list
+
+    show_stage_list()
+
+
+_COMMANDS: dict[str, Callable[[list[str], dict[str, Any]], Any]] = {"list": _list_command}

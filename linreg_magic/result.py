@@ -1,0 +1,97 @@
+"""What a run produced. Views are functions of a :class:`Result`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .data import Dataset
+from .options import Options
+
+__all__ = ["BOOK", "Reference", "Result"]
+
+#: The book's published end points (float64 numpy; float32 torch on the CPU).
+BOOK = {"numpy": (1.02354094, 1.96896411), "torch": (1.0235, 1.9690)}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """scikit-learn's closed-form least-squares answer on the same training data."""
+
+    intercept: float
+    coef: tuple[float, ...]
+    train_loss: float
+    val_loss: float | None
+
+
+@dataclass(repr=False, eq=False)
+class Result:
+    """One run of one stage.
+
+    ``b`` and ``w`` are the learned intercept and slope (``w`` for one-feature
+    models; ``intercept`` and ``coef`` always).  ``params`` holds each named
+    parameter's final value and ``path`` its value after every epoch (row 0 is
+    the start).  ``losses`` and ``val_losses`` are per epoch, measured before the
+    epoch's update (as the loop computes them).
+    """
+
+    stage: str
+    options: Options
+    device: str
+    device_name: str
+    seconds: float
+    losses: np.ndarray
+    val_losses: np.ndarray
+    params: dict[str, np.ndarray]
+    initial: dict[str, np.ndarray]
+    path: dict[str, np.ndarray]
+    intercept_path: np.ndarray  # (epochs + 1,)
+    coef_path: np.ndarray  # (epochs + 1, features)
+    data: Dataset
+    reference: Reference
+    book: tuple[float, float] | None = None
+    graph_note: str = ""
+    stopped: str | None = None
+    autograd: dict[str, Any] | None = field(default=None)  # {"loss": tensor, "params": {...}}
+
+    @property
+    def epochs(self) -> int:
+        return int(len(self.losses))
+
+    @property
+    def intercept(self) -> float:
+        return float(self.intercept_path[-1])
+
+    @property
+    def coef(self) -> np.ndarray:
+        return np.asarray(self.coef_path[-1])
+
+    @property
+    def b(self) -> float:
+        """The learned intercept."""
+        return self.intercept
+
+    @property
+    def w(self) -> float:
+        """The learned slope (one-feature models; see ``coef`` for more)."""
+        if self.coef.size != 1:
+            raise AttributeError(f"this model has {self.coef.size} features: use .coef for its slopes")
+        return float(self.coef[0])
+
+    @property
+    def train_loss(self) -> float:
+        return float(self.losses[-1]) if len(self.losses) else float("nan")
+
+    @property
+    def val_loss(self) -> float | None:
+        return float(self.val_losses[-1]) if len(self.val_losses) else None
+
+    def __repr__(self) -> str:
+        slope = f"w={self.w:.4f}" if self.coef.size == 1 else "coef=[" + ", ".join(
+            f"{v:.4f}" for v in self.coef) + "]"
+        stopped = f", stopped={self.stopped!r}" if self.stopped else ""
+        return (f"Result(stage={self.stage!r}, device={self.device!r}, b={self.b:.4f}, {slope}, "
+                f"train_loss={self.train_loss:.5f}, epochs={self.epochs}, "
+                f"seconds={self.seconds:.3f}{stopped})")

@@ -1,0 +1,78 @@
+"""What a stage is: a named step of the ladder and its teaching code.
+
+A stage's teaching code is three ordinary functions, the book's three parts:
+
+``data_preparation``
+    turns the numpy data into what the stage trains on (tensors on the device).
+``model_configuration``
+    creates the parameters or the model, the optimizer and the loss function.
+``model_training``
+    the loop; it calls ``tracker.log(loss, ...)`` once per epoch so the engine can
+    record the loss and the parameter path without a host sync.
+
+Each function takes, by name, what it needs from the run's namespace (``x_train``,
+``y_train``, ``x_val``, ``y_val``, ``device``, ``lr``, ``n_epochs``, ``seed``,
+``n_features``, ``n_hidden``, ``tracker`` and whatever an earlier function
+returned) and returns a dict of the names it made.  After training, the stage's
+result is read from the namespace: ``b`` and ``w`` for the stages before
+``module``, ``model`` from ``module`` on (``returns``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["Stage", "StepFunction"]
+
+StepFunction = Callable[..., dict[str, Any]]
+
+
+def _nothing() -> dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the ladder.
+
+    ``order`` places it in the ladder (the built-ins use 10, 20, ... 80; a plugin
+    picks a number between or after them).  ``uses_torch`` is False only for the
+    numpy stage, which runs on the CPU.  ``returns`` says whether training leaves
+    ``b`` and ``w`` (``"bw"``) or an ``nn.Module`` called ``model`` (``"model"``).
+    ``multi_feature`` says whether the stage accepts ``--features`` above 1 and
+    ``--hidden``.
+    """
+
+    name: str
+    title: str
+    summary: str
+    model_training: StepFunction
+    model_configuration: StepFunction = _nothing
+    data_preparation: StepFunction = _nothing
+    order: float = 1000.0
+    uses_torch: bool = True
+    returns: Literal["bw", "model"] = "model"
+    multi_feature: bool = False
+    graph_note: str = ""
+    source_objects: tuple[Any, ...] = field(default=())
+
+    def steps(self) -> tuple[StepFunction, ...]:
+        return (self.data_preparation, self.model_configuration, self.model_training)
+
+    def source(self) -> str:
+        """The teaching code as it runs: the stage's module, or its functions."""
+        module = inspect.getmodule(self.model_training)
+        if module is not None and getattr(module, "__file__", None) and module.__name__ != "__main__":
+            return inspect.getsource(module)
+        parts = []
+        for obj in (*self.source_objects, *self.steps()):
+            if obj is _nothing:
+                continue
+            try:
+                parts.append(inspect.getsource(obj))
+            except (OSError, TypeError):
+                parts.append(f"# source of {getattr(obj, '__name__', obj)!s} is not available\n")
+        return "\n\n".join(parts)
