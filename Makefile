@@ -1,0 +1,45 @@
+# make lab   - set everything up and open demo.ipynb in JupyterLab
+# make test  - set everything up and run every test (what CI runs)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONSTRAINTS ?= constraints.txt
+STAMP := $(VENV)/.installed
+
+.PHONY: venv lab test lint typecheck pytest bench browser-deps clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,lab]"
+	touch $(STAMP)
+
+lab: venv
+	$(BIN)/jupyter lab demo.ipynb
+
+# Debian's Chromium for the browser tests (root only; elsewhere they skip and say why).
+browser-deps:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || \
+		 (apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium >/dev/null)) \
+		 && echo "installed Debian's chromium"; \
+	else echo "no Chromium and no root to install it: browser tests will be skipped"; fi
+
+lint: venv
+	$(BIN)/ruff check linreg_magic tests benchmarks
+	$(BIN)/mypy
+
+pytest: venv
+	$(BIN)/python -m pytest
+
+test: venv browser-deps lint pytest
+
+bench: venv
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts
