@@ -17,6 +17,5 @@ def make_dot(*args: Any, **kwargs: Any) -> Any:
         if exc.name != "distutils":
             raise
         import setuptools  # noqa: F401  (installs the distutils shim)
-
         from torchviz import make_dot as _make_dot
     return _make_dot(*args, **kwargs)

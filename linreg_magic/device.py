@@ -74,7 +74,7 @@ def _raise(error: Exception) -> str:
     raise error
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def describe(device: str) -> str:
     """The device with its name, e.g. ``cuda:0 NVIDIA H100 80GB HBM3`` or ``cpu (2 cores)``."""
     if device.startswith("cuda"):

@@ -7,6 +7,7 @@ default and help.
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -27,8 +28,8 @@ def _with_option_arguments(func: Callable[..., Any]) -> Callable[..., Any]:
         text = spec.help if default is None else f"{spec.help} (default: {default})"
         func = argument(spec.flag, dest=spec.name, default=None, metavar=spec.metavar,
                         help=text.replace("%", "%%"))(func)
-    func = argument("command", nargs="*", help="list (the stages in ladder order); "
-                    "with no command, run the stage")(func)
+    func = argument("command", nargs="*", help="a command and its words (see COMMANDS: e.g. "
+                    "list, the stages in ladder order); with no command, run the stage")(func)
     return magic_arguments()(func)
 
 
@@ -96,24 +97,21 @@ class LinregMagics(Magics):
 
     def _command(self, command: list[str], values: dict[str, Any]) -> Any:
         name, rest = command[0], command[1:]
-        handler = _COMMANDS.get(name)
-        if handler is None:
+        target = COMMANDS.get(name)
+        if target is None:
             from .registry import available_stages
 
             hint = (f"Did you mean --stage {name}?" if name in available_stages()
                     else "Options start with --, e.g. %linreg --stage module")
-            raise usage_error(f"Unknown command {name!r}", "valid commands are " + ", ".join(_COMMANDS),
+            raise usage_error(f"Unknown command {name!r}", "valid commands are " + ", ".join(COMMANDS),
                               hint)
+        module_name, _, attr = target.partition(":")
+        handler = getattr(importlib.import_module(module_name, __package__), attr)
         return handler(rest, values)
 
 
-def _list_command(rest: list[str], values: dict[str, Any]) -> None:
-    if rest:
-        raise usage_error(f"list takes no arguments, got {' '.join(rest)!r}", "use it alone",
-                          "Try %linreg list")
-    from .display import show_stage_list
-
-    show_stage_list()
-
-
-_COMMANDS: dict[str, Callable[[list[str], dict[str, Any]], Any]] = {"list": _list_command}
+#: ``%linreg COMMAND ...``: name -> "module:function" (imported on first use).
+#: Each handler takes (the words after the command, the option values given).
+COMMANDS: dict[str, str] = {
+    "list": ".commands:list_stages",
+}

@@ -22,7 +22,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-__all__ = ["Options", "OptionSpec", "option_specs", "usage_error"]
+__all__ = ["OptionSpec", "Options", "option_specs", "usage_error"]
 
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 

@@ -95,7 +95,7 @@ def _load(name: str) -> Stage | None:
     return stage
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load_cached(name: str) -> Stage | None:
     return _load(name)
 

@@ -58,7 +58,7 @@ class Result:
 
     @property
     def epochs(self) -> int:
-        return int(len(self.losses))
+        return len(self.losses)
 
     @property
     def intercept(self) -> float:

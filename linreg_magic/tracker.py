@@ -31,7 +31,7 @@ class Recording:
 
     @property
     def epochs(self) -> int:
-        return int(len(self.losses))
+        return len(self.losses)
 
     def params_at(self, row: int) -> dict[str, np.ndarray]:
         """Each parameter, by name, at row ``row`` of the path."""

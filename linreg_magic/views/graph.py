@@ -79,8 +79,10 @@ def _candidates() -> list[tuple[str, list[str]]]:
     pure = shutil.which("graphviz-pure")
     if pure:
         found.append((pure, []))
-    seen: set[str] = set()
-    return [c for c in found if not (c[0] in seen or seen.add(c[0]))]
+    unique: dict[str, tuple[str, list[str]]] = {}
+    for program, extra in found:
+        unique.setdefault(os.path.realpath(program), (program, extra))
+    return list(unique.values())
 
 
 def find_renderer() -> str | None:
