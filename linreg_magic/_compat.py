@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 
@@ -18,4 +19,8 @@ def make_dot(*args: Any, **kwargs: Any) -> Any:
             raise
         import setuptools  # noqa: F401  (installs the distutils shim)
         from torchviz import make_dot as _make_dot
-    return _make_dot(*args, **kwargs)
+    with warnings.catch_warnings():
+        # torchviz compares torch versions with distutils' deprecated LooseVersion
+        warnings.filterwarnings("ignore", "distutils Version classes are deprecated",
+                                DeprecationWarning)
+        return _make_dot(*args, **kwargs)

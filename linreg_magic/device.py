@@ -60,7 +60,7 @@ def resolve_device(name: str, uses_torch: bool, stage: str = "") -> str:
     if name in devices:
         return name
     name = asked
-    valid = "available devices here are " + ", ".join(["auto", *devices])
+    valid = "valid devices on this machine are " + ", ".join(["auto", *devices])
     if name.startswith("cuda"):
         n_cuda = sum(d.startswith("cuda") for d in devices)
         what = (f"--device {name}: this machine has {n_cuda} CUDA device(s)" if n_cuda

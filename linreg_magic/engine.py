@@ -22,7 +22,7 @@ from .data import Dataset, make_data
 from .device import describe, resolve_device
 from .mse import QuadraticMSE
 from .options import Options, usage_error
-from .registry import get_stage
+from .registry import get_stage, ladder
 from .result import BOOK, Reference, Result
 from .stage import Stage
 from .tracker import Recording, Tracker
@@ -51,7 +51,8 @@ def check_stage_options(stage: Stage, options: Options) -> None:
         raise usage_error(
             f"{flag} applies to stages that build their model from the data's shape; "
             f"the {stage.name} stage has one feature and no hidden layer",
-            "stages that take it: sequential",
+            "valid stages for it are " + ", ".join(
+                s.name for s in ladder() if s.multi_feature),
             f"Use --stage sequential, or drop {flag}",
         )
 

@@ -213,13 +213,13 @@ class Options:
             raise usage_error(
                 f"--n {self.n} with --val-split {self.val_split} leaves an empty "
                 f"{'training' if n_train < 1 else 'validation'} set",
-                "each set needs at least one point",
+                "valid splits leave at least one point in each set",
                 "Raise --n or change --val-split (0 turns validation off)",
             )
         if self.true_w is not None and len(self.true_w) != self.features:
             raise usage_error(
                 f"--true-w has {len(self.true_w)} value(s) but --features is {self.features}",
-                "give one slope per feature, separated by commas",
+                "valid values are one slope per feature, separated by commas",
                 f"Try --true-w {','.join(_fmt(v) for v in default_true_w(self.features))}",
             )
 
