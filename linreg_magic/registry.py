@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .stage import Stage
 
-__all__ = ["ENTRY_POINT_GROUP", "available_stages", "get_stage", "ladder", "register_stage",
-           "unregister_stage"]
+__all__ = ["ENTRY_POINT_GROUP", "available_stages", "get_stage", "ladder", "refresh",
+           "register_stage", "unregister_stage"]
 
 ENTRY_POINT_GROUP = "linreg_magic.stages"
 
@@ -156,3 +156,10 @@ def register_stage(stage: Stage, *, replace: bool = False) -> Stage:
 def unregister_stage(name: str) -> None:
     """Remove a stage added with :func:`register_stage`."""
     _registered.pop(name, None)
+
+
+def refresh() -> None:
+    """Look at the installed entry points again (after ``pip install`` of a plugin
+    in a running kernel)."""
+    _sources.cache_clear()
+    _load_cached.cache_clear()

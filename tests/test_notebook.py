@@ -1,0 +1,72 @@
+"""demo.ipynb runs top to bottom in a real kernel and shows its figures."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+DEMO = Path(__file__).resolve().parents[1] / "demo.ipynb"
+TORCH_STAGES = ("tensors", "autograd", "optimizer", "loss", "module", "nested", "sequential")
+
+pytestmark = pytest.mark.notebook
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory: pytest.TempPathFactory) -> nbformat.NotebookNode:
+    nb = nbformat.read(DEMO, as_version=4)
+    workdir = tmp_path_factory.mktemp("demo")
+    NotebookClient(nb, kernel_name="python3", timeout=300,
+                   resources={"metadata": {"path": str(workdir)}}).execute()
+    return nb
+
+
+def _mimes(cell: nbformat.NotebookNode) -> set[str]:
+    return {mime for out in cell.get("outputs", []) for mime in out.get("data", {})}
+
+
+def test_every_code_cell_ran_without_an_error(executed):
+    for cell in executed.cells:
+        if cell.cell_type == "code":
+            assert cell.execution_count is not None
+            assert not [o for o in cell.outputs if o.output_type == "error"], cell.source
+
+
+def test_every_stage_cell_shows_its_figure_and_table(executed):
+    stage_cells = [c for c in executed.cells
+                   if c.cell_type == "code" and re.search(r"%%?linreg --stage", c.source)]
+    assert len(stage_cells) == 9
+    for cell in stage_cells:
+        mimes = _mimes(cell)
+        assert {"image/png", "text/html", "text/plain"} <= mimes, cell.source
+
+
+def test_torch_stages_from_autograd_on_show_the_graph_as_svg(executed):
+    for cell in executed.cells:
+        match = re.match(r"%%linreg --stage (\w+)", cell.source)
+        if not match:
+            continue
+        has_svg = "image/svg+xml" in _mimes(cell)
+        assert has_svg == (match.group(1) in TORCH_STAGES[1:]), cell.source
+
+
+def test_every_stage_cell_lands_on_the_books_answer(executed):
+    for cell in executed.cells:
+        match = re.match(r"%%linreg --stage (\w+)", cell.source)
+        if not match:
+            continue
+        table = next(o["data"]["text/plain"] for o in cell.outputs
+                     if "parameter" in o.get("data", {}).get("text/plain", ""))
+        learned = re.findall(r"^(?:b|w) \(\w+\)\s+(\S+)", table, flags=re.M)
+        assert [round(float(v), 4) for v in learned] == [1.0235, 1.969], (cell.source, table)
+
+
+def test_the_last_cell_reads_the_result_from_underscore(executed):
+    text = executed.cells[-1].outputs[-1]["data"]["text/plain"]
+    numbers = [float(v) for v in re.findall(r"-?\d+\.\d+", text)]
+    intercept, slopes = numbers[0], numbers[1:4]
+    assert intercept == pytest.approx(1.0, abs=0.1)
+    assert slopes == pytest.approx([2.0, -1.0, 0.5], abs=0.1)
