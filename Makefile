@@ -30,7 +30,7 @@ browser-deps:
 	else echo "no Chromium and no root to install it: browser tests will be skipped"; fi
 
 lint: venv
-	$(BIN)/ruff check linreg_magic tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 pytest: venv
