@@ -5,6 +5,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONSTRAINTS ?= constraints.txt
 STAMP := $(VENV)/.installed
+# Whatever environment the caller has activated, the tools run in ours.
+export VIRTUAL_ENV := $(abspath $(VENV))
+export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: venv lab test lint typecheck pytest bench browser-deps clean
 
