@@ -66,7 +66,14 @@ def stable_source(source: str) -> str:
     return _ID.sub(lambda m: names.setdefault(m.group(0), f"n{len(names)}"), source)
 
 
+#: Set to a program path to choose the renderer (``none`` turns drawing off).
+RENDERER_ENV = "LINREG_MAGIC_DOT"
+
+
 def _candidates() -> list[tuple[str, list[str]]]:
+    chosen = os.environ.get(RENDERER_ENV)
+    if chosen is not None:
+        return [] if chosen.lower() in ("", "none") else [(chosen, [])]
     found: list[tuple[str, list[str]]] = []
     dot = shutil.which("dot")
     if dot:
@@ -91,10 +98,14 @@ def find_renderer() -> str | None:
     return candidates[0][0] if candidates else None
 
 
-@functools.lru_cache(maxsize=64)
 def _render(source: str) -> GraphRender:
+    return _render_with(source, tuple((p, tuple(e)) for p, e in _candidates()))
+
+
+@functools.lru_cache(maxsize=64)
+def _render_with(source: str, candidates: tuple[tuple[str, tuple[str, ...]], ...]) -> GraphRender:
     errors = []
-    for program, extra in _candidates():
+    for program, extra in candidates:
         try:
             done = subprocess.run([program, "-Tsvg", *extra], input=source.encode(),
                                   capture_output=True, timeout=30, check=False)
@@ -107,6 +118,8 @@ def _render(source: str) -> GraphRender:
         errors.append(f"{os.path.basename(program)} exited {done.returncode}: "
                       f"{done.stderr.decode('utf-8', 'replace').strip()[:200]}")
     error = "; ".join(errors) if errors else "no Graphviz renderer was found"
+    if not candidates and os.environ.get(RENDERER_ENV) is not None:
+        error = f"{RENDERER_ENV} is set to {os.environ[RENDERER_ENV]!r}"
     return GraphRender(source, None, None, error)
 
 
