@@ -81,8 +81,9 @@ def show_stage_list() -> None:
     stages = ladder()
     width = max(len(s.name) for s in stages)
     text = "\n".join(f"{i}. {s.name.ljust(width)}  {s.summary}" for i, s in enumerate(stages, 1))
-    rows = "".join(f"<tr><td>{i}</td><td><code>{html.escape(s.name)}</code></td>"
-                   f"<td>{html.escape(s.summary)}</td></tr>" for i, s in enumerate(stages, 1))
-    _publish({"text/html": f"<table><thead><tr><th></th><th>stage</th><th>what it teaches</th>"
-                           f"</tr></thead><tbody>{rows}</tbody></table>",
+    left = "style='text-align:left'"
+    rows = "".join(f"<tr><td {left}>{i}</td><td {left}><code>{html.escape(s.name)}</code></td>"
+                   f"<td {left}>{html.escape(s.summary)}</td></tr>" for i, s in enumerate(stages, 1))
+    _publish({"text/html": f"<table><thead><tr><th></th><th {left}>stage</th>"
+                           f"<th {left}>what it teaches</th></tr></thead><tbody>{rows}</tbody></table>",
               "text/plain": text})

@@ -71,4 +71,5 @@ def test_node_ids_are_numbered_so_the_same_model_renders_once(module_result):
 def test_parameters_are_labelled_with_their_names_and_shapes(module_result):
     source = graph_of(module_result).source
     assert "b\n (1)" in source.replace("\\n", "\n") and "w\n (1)" in source.replace("\\n", "\n")
-    assert 'fontname=Courier' in source
+    assert "fontname=Courier" in source
+    assert "loss\n ()" in source.replace("\\n", "\n")

@@ -52,7 +52,9 @@ def graph_of(result: Result) -> Digraph | None:
         return None
     from .._compat import make_dot
 
-    dot = make_dot(result.autograd["loss"], params=result.autograd["params"])
+    loss = result.autograd["loss"]
+    # naming the loss too labels the graph's root "loss" instead of only its shape
+    dot = make_dot(loss, params={**result.autograd["params"], "loss": loss})
     # torchviz asks for "monospace", which renderers without fontconfig cannot
     # measure; Courier is a monospace font that every renderer knows.
     dot.node_attr["fontname"] = "Courier"

@@ -54,15 +54,22 @@ def _num(value: float | None, digits: int = 8) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
-def _book(value: float | None) -> str:
-    """A published number as the book prints it."""
-    return "" if value is None else repr(value)
+def _book(value: float | None, digits: int) -> str:
+    """A published number with the digits the book prints."""
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def _book_digits(result: Result) -> int:
+    from ..registry import get_stage
+
+    return 4 if get_stage(result.stage).uses_torch else 8
 
 
 def params_text(result: Result) -> str:
     rows = params_rows(result)
+    digits = _book_digits(result)
     head = ("parameter", "learned", "true", "closed form (sklearn)", "book")
-    body = [(name, _num(v), _num(t, 4) if t is not None else "", _num(r), _book(bk))
+    body = [(name, _num(v), _num(t, 4) if t is not None else "", _num(r), _book(bk, digits))
             for name, v, t, r, bk in rows]
     loss = ("training MSE", f"{result.train_loss:.8f}", "", f"{result.reference.train_loss:.8f}", "")
     body.append(loss)
@@ -76,16 +83,23 @@ def params_text(result: Result) -> str:
 
 def params_html(result: Result) -> str:
     rows = params_rows(result)
-    th = "".join(f"<th>{h}</th>" for h in
-                 ("parameter", "learned", "true", "closed form (sklearn)", "book"))
+    digits = _book_digits(result)
+    left = "style='text-align:left'"
+    num = "style='text-align:right;font-family:monospace'"
+    th = "".join(f"<th {left if i == 0 else num}>{h}</th>" for i, h in
+                 enumerate(("parameter", "learned", "true", "closed form (sklearn)", "book")))
     out = [f"<table class='linreg-params'><thead><tr>{th}</tr></thead><tbody>"]
+
+    def row(name: str, *cells: str) -> str:
+        tds = "".join(f"<td {num}>{c}</td>" for c in cells)
+        return f"<tr><td {left}>{html.escape(name)}</td>{tds}</tr>"
+
     for name, value, true, ref, book in rows:
-        out.append(f"<tr><td>{html.escape(name)}</td><td><b>{_num(value)}</b></td>"
-                   f"<td>{_num(true, 4)}</td><td>{_num(ref)}</td><td>{_book(book)}</td></tr>")
-    out.append(f"<tr><td>training MSE</td><td>{result.train_loss:.8f}</td><td></td>"
-               f"<td>{result.reference.train_loss:.8f}</td><td></td></tr>")
+        out.append(row(name, f"<b>{_num(value)}</b>", _num(true, 4), _num(ref), _book(book, digits)))
+    out.append(row("training MSE", f"{result.train_loss:.8f}", "",
+                   f"{result.reference.train_loss:.8f}", ""))
     if result.val_loss is not None and result.reference.val_loss is not None:
-        out.append(f"<tr><td>validation MSE</td><td>{result.val_loss:.8f}</td><td></td>"
-                   f"<td>{result.reference.val_loss:.8f}</td><td></td></tr>")
+        out.append(row("validation MSE", f"{result.val_loss:.8f}", "",
+                       f"{result.reference.val_loss:.8f}", ""))
     out.append("</tbody></table>")
     return "".join(out)
