@@ -1,12 +1,17 @@
-"""``%linreg COMMAND`` handlers that do not run a stage."""
+"""``%linreg COMMAND`` handlers, and running a stage from the shell with its views."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from .options import usage_error
+from .options import Options, option_specs, usage_error
 
-__all__ = ["list_stages"]
+if TYPE_CHECKING:
+    from .data import Dataset
+    from .result import Result
+
+__all__ = ["compare_stages", "list_stages", "run_and_show", "show_stage_code", "show_stage_diff"]
 
 
 def list_stages(rest: list[str], values: dict[str, Any]) -> None:
@@ -17,3 +22,91 @@ def list_stages(rest: list[str], values: dict[str, Any]) -> None:
     from .display import show_stage_list
 
     show_stage_list()
+
+
+def _user_namespace() -> Mapping[str, Any] | None:
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell.user_ns if shell is not None else None
+
+
+def _data(options: Options, namespace: Mapping[str, Any] | None) -> Dataset | None:
+    """The user's arrays for ``--data user`` (None: the engine makes the data)."""
+    if options.data != "user":
+        return None
+    from .data import make_data
+
+    return make_data(options, namespace)
+
+
+def run_and_show(options: Options, namespace: Mapping[str, Any] | None = None) -> Result:
+    """Run one stage (live progress for long runs, per ``--live``), then show its views."""
+    from .display import show_result
+    from .engine import run_options
+    from .live import LiveView, live_wanted
+
+    data = _data(options, namespace)
+    live = LiveView(delay=0.0 if options.live == "on" else 1.0) if live_wanted(options.live) else None
+    try:
+        result = run_options(options, data=data, live=live)
+    except BaseException:
+        if live is not None:
+            live.close(stopped="stopped before the end (see the error below)")
+        raise
+    if live is not None:
+        live.close(result.epochs, result.seconds)
+    show_result(result)
+    return result
+
+
+def _stage_word(word: str) -> str:
+    spec = next(s for s in option_specs() if s.kind == "stage")
+    return str(spec.parse(word))
+
+
+def show_stage_code(rest: list[str], values: dict[str, Any]) -> None:
+    """``%linreg code STAGE``: the stage's teaching code, without training."""
+    words = rest or ([values["stage"]] if values.get("stage") else [])
+    if len(words) != 1:
+        raise usage_error(f"code takes one stage, got {len(words)} words" if words else
+                          "code needs a stage", "e.g. %linreg code module (see %linreg list)",
+                          "Try %linreg code module")
+    from .display import show_code
+
+    show_code(_stage_word(words[0]))
+
+
+def show_stage_diff(rest: list[str], values: dict[str, Any]) -> None:
+    """``%linreg diff STAGE [OTHER] [side-by-side]``: what changed, without training."""
+    words = list(rest)
+    side_by_side = "side-by-side" in words
+    words = [w for w in words if w != "side-by-side"]
+    if not words and values.get("stage"):
+        words = [values["stage"]]
+    if not 1 <= len(words) <= 2:
+        raise usage_error("diff takes a stage and optionally a stage to compare it with" +
+                          (f", got {' '.join(rest)!r}" if rest else ""),
+                          "e.g. %linreg diff module (against the stage before it) or "
+                          "%linreg diff module numpy; add side-by-side for two columns",
+                          "Try %linreg diff module")
+    from .display import show_diff
+
+    stages = [_stage_word(w) for w in words]
+    show_diff(stages[0], stages[1] if len(stages) > 1 else None, side_by_side=side_by_side)
+
+
+def compare_stages(rest: list[str], values: dict[str, Any]) -> list[Result]:
+    """``%linreg compare [STAGE ...]``: every stage (or those named) on the same data."""
+    from .display import show_compare
+    from .engine import run_ladder
+
+    stages = [_stage_word(w) for w in rest] or None
+    options = Options.from_mapping({**values, "stage": None})
+    results = run_ladder(options, data=_data(options, _user_namespace()), stages=stages)
+    if not results:
+        raise usage_error(f"No stage can fit data with {options.features} features",
+                          "stages that take several features: sequential",
+                          "Add --stage sequential, or use one feature")
+    show_compare(results)
+    return results

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import base64
 import html
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from IPython.display import display
 
 if TYPE_CHECKING:
     from .result import Result
 
-__all__ = ["show_result"]
+__all__ = ["show_code", "show_compare", "show_diff", "show_result", "show_surface"]
 
 
 def _publish(bundle: dict[str, str]) -> None:
@@ -34,14 +35,67 @@ def show_params(result: Result) -> None:
     _publish({"text/html": params_html(result), "text/plain": params_text(result)})
 
 
-def show_figures(result: Result) -> None:
-    from .views import figure_png, result_figure
+def _publish_figure(fig: Any, what: str) -> None:
+    from .views import figure_png
 
-    png = figure_png(result_figure(result))
-    _publish({
-        "image/png": base64.b64encode(png).decode("ascii"),
-        "text/plain": f"[figure: {result.stage} fit and loss curves; shown as an image in a notebook]",
-    })
+    _publish({"image/png": base64.b64encode(figure_png(fig)).decode("ascii"),
+              "text/plain": f"[figure: {what}; shown as an image in a notebook]"})
+
+
+def _note(text: str) -> None:
+    _publish({"text/html": f"<p style='color:#666;font-family:sans-serif'><i>{html.escape(text)}</i></p>",
+              "text/plain": text})
+
+
+def show_figures(result: Result, fit: bool = True, loss: bool = True) -> None:
+    from .views import plot_fit, plot_loss, result_figure
+
+    if fit and loss:
+        _publish_figure(result_figure(result), f"{result.stage} fit and loss curves")
+    elif fit:
+        _publish_figure(plot_fit(result).figure, f"{result.stage} fit")
+    elif loss:
+        _publish_figure(plot_loss(result).figure, f"{result.stage} loss curves")
+
+
+def show_data_note(result: Result) -> None:
+    from .views import data_note
+
+    text = data_note(result)
+    if text:
+        _note(text)
+
+
+def show_surface(result: Result) -> None:
+    """The loss surface with the path, or one line saying why it is not drawn."""
+    from .views import plot_surface
+
+    try:
+        ax = plot_surface(result)
+    except ValueError as exc:
+        _note(f"Loss surface: not drawn, {exc}.")
+        return
+    _publish_figure(ax.figure, f"{result.stage} loss surface over (b, w) with the training path")
+
+
+def show_code(stage: str) -> None:
+    from .views import code_html, code_text
+
+    _publish({"text/html": code_html(stage), "text/plain": code_text(stage)})
+
+
+def show_diff(stage: str, other: str | None = None, *, side_by_side: bool = False) -> None:
+    """What changed from ``other`` (default: the previous stage) to ``stage``."""
+    from IPython.core.error import UsageError
+
+    from .views import diff_html, diff_text
+
+    try:
+        markup = diff_html(stage, other, side_by_side=side_by_side)
+    except UsageError as exc:  # the first stage has nothing before it
+        _note(f"Diff: {exc}")
+        return
+    _publish({"text/html": markup, "text/plain": diff_text(stage, other)})
 
 
 def show_graph(result: Result) -> None:
@@ -66,12 +120,36 @@ def show_graph(result: Result) -> None:
               "text/plain": f"{hint}\n{rendered.source}"})
 
 
-def show_result(result: Result) -> None:
-    """Header, parameter table, fit and loss figure, and the autograd graph."""
+def show_result(result: Result, views: Sequence[str] | None = None) -> None:
+    """The header, then the views asked for (default: the run's ``--show``).
+
+    Views: params (with a note on the data and scaling), fit, loss, surface,
+    graph, code, diff.
+    """
+    chosen = set(result.options.views if views is None else views)
     show_header(result)
-    show_params(result)
-    show_figures(result)
-    show_graph(result)
+    if "params" in chosen:
+        show_params(result)
+        show_data_note(result)
+    show_figures(result, fit="fit" in chosen, loss="loss" in chosen)
+    if "surface" in chosen:
+        show_surface(result)
+    if "graph" in chosen:
+        show_graph(result)
+    if "code" in chosen:
+        show_code(result.stage)
+    if "diff" in chosen:
+        show_diff(result.stage)
+
+
+def show_compare(results: Sequence[Result]) -> None:
+    """The ladder at once: one table of every stage's numbers and one figure of the fits."""
+    from .views import compare_html, compare_text, plot_compare
+
+    _publish({"text/html": compare_html(results), "text/plain": compare_text(results)})
+    if results:
+        show_data_note(results[0])
+        _publish_figure(plot_compare(results).figure, f"the fits of {len(results)} stages")
 
 
 def show_stage_list() -> None:

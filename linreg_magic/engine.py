@@ -14,6 +14,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,7 @@ from .result import BOOK, Reference, Result
 from .stage import Stage
 from .tracker import Recording, Tracker
 
-__all__ = ["run", "run_options"]
+__all__ = ["LiveFrame", "run", "run_ladder", "run_options"]
 
 
 def run(options: Options | None = None, /, *,
@@ -57,17 +58,68 @@ def check_stage_options(stage: Stage, options: Options) -> None:
         )
 
 
-def run_options(options: Options, *, progress: Callable[[Tracker], None] | None = None) -> Result:
+def check_stage_data(stage: Stage, data: Dataset) -> None:
+    """Data with more features than the stage's model takes, as one UsageError."""
+    if data.n_features != 1 and not stage.multi_feature:
+        raise usage_error(
+            f"The data have {data.n_features} features; the {stage.name} stage fits one",
+            "stages that take several: sequential",
+            f"Use --stage sequential --features {data.n_features}, or pass one column as --x",
+        )
+
+
+@dataclass(frozen=True)
+class LiveFrame:
+    """Where a run stands, for a live view: the losses so far and the current line."""
+
+    stage: str
+    epoch: int
+    n_epochs: int
+    seconds: float
+    losses: np.ndarray
+    intercept: float
+    coef: np.ndarray
+    data: Dataset
+
+
+def run_options(options: Options, *, progress: Callable[[Tracker], None] | None = None,
+                data: Dataset | None = None, live: Callable[[LiveFrame], None] | None = None,
+                ) -> Result:
+    """Run one stage. ``data`` replaces the data the options describe (e.g. the
+    user's arrays); ``live`` is called with a :class:`LiveFrame` whenever the
+    tracker reports progress (a few times a second, never per epoch)."""
     stage = get_stage(options.stage)
     check_stage_options(stage, options)
     device = resolve_device(options.device, stage.uses_torch, stage.name)
-    data = make_data(options)
+    data = make_data(options) if data is None else data
+    check_stage_data(stage, data)
     with preserved_random_state(stage.uses_torch, device):
-        return _train(stage, options, device, data, progress)
+        return _train(stage, options, device, data, progress, live)
+
+
+def run_ladder(options: Options, *, data: Dataset | None = None,
+               stages: list[str] | None = None) -> list[Result]:
+    """Every stage (or those named) on the same data, device and options, in ladder order.
+
+    Stages whose model cannot take the data (several features) are left out.
+    """
+    from .registry import ladder
+
+    data = make_data(options) if data is None else data
+    results = []
+    for stage in ladder():
+        if stages is not None and stage.name not in stages:
+            continue
+        if data.n_features != 1 and not stage.multi_feature:
+            continue
+        device = options.device if stage.uses_torch else "cpu"
+        results.append(run_options(options.replace(stage=stage.name, device=device), data=data))
+    return results
 
 
 def _train(stage: Stage, options: Options, device: str, data: Dataset,
-           progress: Callable[[Tracker], None] | None) -> Result:
+           progress: Callable[[Tracker], None] | None,
+           live: Callable[[LiveFrame], None] | None = None) -> Result:
     ns: dict[str, Any] = {
         "x_train": data.x_train, "y_train": data.y_train,
         "x_val": data.x_val, "y_val": data.y_val,
@@ -76,6 +128,8 @@ def _train(stage: Stage, options: Options, device: str, data: Dataset,
     }
     ns.update(call_step(stage.data_preparation, ns))
     ns.update(call_step(stage.model_configuration, ns))
+    if live is not None:
+        progress = _with_live_frames(progress, live, stage, ns, data, lambda: start)
     tracker = Tracker(options.epochs, progress=progress)
     tracker.start(stage_parameters(stage, ns))
     ns["tracker"] = tracker
@@ -85,6 +139,21 @@ def _train(stage: Stage, options: Options, device: str, data: Dataset,
     seconds = time.perf_counter() - start
     return build_result(stage, options, device, data, ns, tracker.snapshot(), seconds,
                         autograd=graph_inputs(stage, ns, tracker))
+
+
+def _with_live_frames(progress: Callable[[Tracker], None] | None, live: Callable[[LiveFrame], None],
+                      stage: Stage, ns: Mapping[str, Any], data: Dataset,
+                      started: Callable[[], float]) -> Callable[[Tracker], None]:
+    def report(tracker: Tracker) -> None:
+        if progress is not None:
+            progress(tracker)
+        rec = tracker.snapshot()
+        last = Recording(rec.names, rec.shapes, rec.losses[-1:], rec.path[-1:])
+        intercepts, coefs = affine_path(stage, ns, last, data.n_features)
+        live(LiveFrame(stage.name, rec.epochs, tracker.n_epochs, time.perf_counter() - started(),
+                       rec.losses, float(intercepts[0]), np.asarray(coefs[0]), data))
+
+    return report
 
 
 def stage_parameters(stage: Stage, ns: Mapping[str, Any]) -> dict[str, Any]:
@@ -216,7 +285,7 @@ def reference(data: Dataset) -> Reference:
 
 
 _BOOK_OPTIONS = {"epochs", "lr", "n", "noise", "true_b", "true_w", "seed", "val_split",
-                 "features", "hidden"}
+                 "features", "hidden", "scale"}
 
 
 def book_values(stage: Stage, options: Options, data: Dataset) -> tuple[float, float] | None:

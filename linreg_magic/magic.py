@@ -77,6 +77,9 @@ class LinregMagics(Magics):
         %%linreg --stage sequential --device cuda
         # a body of comments only runs the stage's own code
         %linreg list                        the stages, in ladder order
+        %linreg code module                 a stage's code
+        %linreg diff module [loss]          what changed from the stage before (or another)
+        %linreg compare                     every stage on the same data: one table, one figure
 
         The value of the cell is the run's Result (so ``_`` holds it).
         """
@@ -88,12 +91,9 @@ class LinregMagics(Magics):
             raise usage_error("A %%linreg cell body (your own code for a stage) is not supported yet",
                               "the cell must be empty", "Use %linreg --stage NAME")
         options = Options.from_mapping(values)
-        from .display import show_result
-        from .engine import run_options
+        from .commands import run_and_show
 
-        result = run_options(options)
-        show_result(result)
-        return result
+        return run_and_show(options, self.shell.user_ns if self.shell is not None else None)
 
     def _command(self, command: list[str], values: dict[str, Any]) -> Any:
         name, rest = command[0], command[1:]
@@ -114,4 +114,7 @@ class LinregMagics(Magics):
 #: Each handler takes (the words after the command, the option values given).
 COMMANDS: dict[str, str] = {
     "list": ".commands:list_stages",
+    "code": ".commands:show_stage_code",
+    "diff": ".commands:show_stage_diff",
+    "compare": ".commands:compare_stages",
 }

@@ -22,7 +22,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-__all__ = ["OptionSpec", "Options", "option_specs", "usage_error"]
+__all__ = ["DATA_SOURCES", "VIEWS", "OptionSpec", "Options", "option_specs", "usage_error"]
 
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
@@ -40,11 +40,12 @@ class OptionSpec:
     flag: str
     help: str
     metavar: str
-    kind: str  # "int", "float", "floats", "str", "device", "stage"
+    kind: str  # "int", "float", "floats", "str", "device", "stage", "choice", "views"
     low: float | None = None
     high: float | None = None
     low_open: bool = False
     example: str = ""
+    choices: tuple[str, ...] = ()
 
     def valid_text(self) -> str:
         """The valid values in words, for help and error messages."""
@@ -54,6 +55,10 @@ class OptionSpec:
             from .registry import available_stages
 
             return "valid stages are " + ", ".join(available_stages())
+        if self.kind == "choice":
+            return "valid values are " + ", ".join(self.choices)
+        if self.kind == "views":
+            return "valid views are " + ", ".join(self.choices) + " (separated by commas)"
         number = {"int": "a whole number", "float": "a number", "floats": "numbers separated by commas"}
         text = number.get(self.kind, "text")
         if self.low is not None and self.high is not None:
@@ -69,6 +74,10 @@ class OptionSpec:
             return _parse_device(self, raw)
         if self.kind == "stage":
             return _parse_stage(self, raw)
+        if self.kind == "choice":
+            return _parse_choice(self, raw)
+        if self.kind == "views":
+            return _parse_views(self, raw)
         if self.kind == "floats":
             items = _split_floats(raw)
             values = tuple(self._number(item, float) for item in items)
@@ -162,6 +171,35 @@ def _parse_stage(spec: OptionSpec, raw: Any) -> str:
     raise usage_error(f"Unknown stage {text!r}", spec.valid_text(), fix)
 
 
+def _parse_choice(spec: OptionSpec, raw: Any) -> str:
+    text = str(raw).strip().lower()
+    if text in spec.choices:
+        return text
+    close = difflib.get_close_matches(text, spec.choices, n=1)
+    fix = f"Did you mean {spec.flag} {close[0]}?" if close else f"Try {spec.flag} {spec.example}"
+    raise usage_error(f"{spec.flag} got {raw!r}", spec.valid_text(), fix)
+
+
+def _parse_views(spec: OptionSpec, raw: Any) -> str:
+    items = raw.replace(" ", ",").split(",") if isinstance(raw, str) else [str(v) for v in raw]
+    names = [item.strip().lower() for item in items if item.strip()]
+    for name in names:
+        if name not in spec.choices:
+            close = difflib.get_close_matches(name, spec.choices, n=1)
+            fix = f"Did you mean {close[0]}?" if close else f"Try {spec.flag} {spec.example}"
+            raise usage_error(f"{spec.flag}: unknown view {name!r}", spec.valid_text(), fix)
+    if not names:
+        raise usage_error(f"{spec.flag} got no views", spec.valid_text(), f"Try {spec.flag} {spec.example}")
+    return ",".join(dict.fromkeys(names))
+
+
+#: Every view a run can show (``--show``), in the order they are shown.
+VIEWS = ("params", "fit", "loss", "surface", "graph", "code", "diff")
+
+#: Where the data come from (``--data``).
+DATA_SOURCES = ("synthetic", "diabetes", "user")
+
+
 def _opt(default: Any, **spec: Any) -> Any:
     return field(default=default, metadata={"spec": spec})
 
@@ -201,6 +239,24 @@ class Options:
                          help="number of input features (sequential stage)")
     hidden: int = _opt(0, kind="int", low=0, high=4096, metavar="H", example="5",
                        help="hidden units of a two-layer Sequential (0: one Linear layer)")
+    show: str = _opt("params,fit,loss,graph", kind="views", choices=VIEWS, metavar="VIEW[,VIEW...]",
+                     example="params,fit,loss,surface", help="the views to show: " + ", ".join(VIEWS))
+    live: str = _opt("auto", kind="choice", choices=("auto", "on", "off"), metavar="WHEN",
+                     example="on", help="live progress, fit and loss while training: auto (runs "
+                     "longer than a second), on, off")
+    data: str = _opt("synthetic", kind="choice", choices=DATA_SOURCES, metavar="SOURCE",
+                     example="diabetes", help="synthetic (the book's line), diabetes (scikit-learn's "
+                     "diabetes set, one --feature), user (--x and --y name your arrays)")
+    feature: str | None = _opt(None, kind="str", metavar="NAME", example="bmi",
+                               help="the diabetes feature to regress on (bmi when not given)")
+    x: str | None = _opt(None, kind="str", metavar="NAME", example="x",
+                         help="with --data user: the features, a name in your namespace "
+                         "(array, list, Series, DataFrame, or df.column / df['column'])")
+    y: str | None = _opt(None, kind="str", metavar="NAME", example="y",
+                         help="with --data user: the targets, like --x")
+    scale: str = _opt("none", kind="choice", choices=("none", "standard"), metavar="HOW",
+                      example="standard", help="feature scaling: none, or standard (training "
+                      "mean 0, standard deviation 1)")
 
     def __post_init__(self) -> None:
         for spec in option_specs():
@@ -208,6 +264,7 @@ class Options:
             if value is None:
                 continue
             object.__setattr__(self, spec.name, spec.parse(value))
+        check_data_options(self)
         n_train, n_val = split_sizes(self.n, self.val_split)
         if n_train < 1 or (self.val_split > 0 and n_val < 1):
             raise usage_error(
@@ -227,6 +284,12 @@ class Options:
     def slopes(self) -> tuple[float, ...]:
         """The true slopes, one per feature (the default pattern when not given)."""
         return self.true_w if self.true_w is not None else default_true_w(self.features)
+
+    @property
+    def views(self) -> tuple[str, ...]:
+        """The views to show (``--show``), in display order."""
+        chosen = set(self.show.split(","))
+        return tuple(v for v in VIEWS if v in chosen)
 
     def replace(self, **changes: Any) -> Options:
         """A copy with some options changed, validated like any other."""
@@ -252,6 +315,20 @@ class Options:
             for name, f in default.items()
             if getattr(self, name) != f.default
         }
+
+
+def check_data_options(options: Options) -> None:
+    """--feature, --x and --y each belong to one --data source."""
+    if options.data == "user" and (options.x is None or options.y is None):
+        missing = "--x" if options.x is None else "--y"
+        raise usage_error(f"--data user needs {missing}", "--x and --y name arrays, lists, Series "
+                          "or DataFrame columns in your namespace", "Try --data user --x x --y y")
+    for flag, value, source in (("--x", options.x, "user"), ("--y", options.y, "user"),
+                                ("--feature", options.feature, "diabetes")):
+        if value is not None and options.data != source:
+            raise usage_error(f"{flag} applies to --data {source}, not --data {options.data}",
+                              f"with --data {options.data}, leave {flag} out",
+                              f"Add --data {source}, or drop {flag}")
 
 
 def split_sizes(n: int, val_split: float) -> tuple[int, int]:

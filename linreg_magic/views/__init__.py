@@ -5,12 +5,24 @@ Figures are built on ``matplotlib.figure.Figure`` directly (no pyplot), so the
 user's pyplot state and backend are never touched.
 """
 
+from .code import code_html, code_text, diff_html, diff_text
+from .compare import compare_html, compare_rows, compare_text, plot_compare
 from .figures import figure_png, plot_fit, plot_loss, result_figure
 from .graph import GraphRender, graph_of, render_graph
+from .notes import data_note
+from .surface import plot_surface
 from .tables import header_html, header_text, params_html, params_rows, params_text
 
 __all__ = [
     "GraphRender",
+    "code_html",
+    "code_text",
+    "compare_html",
+    "compare_rows",
+    "compare_text",
+    "data_note",
+    "diff_html",
+    "diff_text",
     "figure_png",
     "graph_of",
     "header_html",
@@ -18,8 +30,10 @@ __all__ = [
     "params_html",
     "params_rows",
     "params_text",
+    "plot_compare",
     "plot_fit",
     "plot_loss",
+    "plot_surface",
     "render_graph",
     "result_figure",
 ]

@@ -1,0 +1,175 @@
+"""Live training: a progress bar and the fit and loss, updated in place.
+
+:class:`LiveView` is given to the engine as ``live=`` and receives a
+:class:`~linreg_magic.engine.LiveFrame` whenever the tracker reports progress
+(every quarter of a second, never per epoch, so no host sync per epoch).  It
+shows nothing for short runs: the first frame appears once a run has lasted
+``delay`` seconds.  Frames update two display handles (``display_id``): no
+``clear_output``, no flicker.  When the run ends the bar says so and the live
+figure is emptied, since the final figures are shown below it and stay in the
+saved notebook.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from IPython.display import DisplayHandle
+
+    from .engine import LiveFrame
+
+__all__ = ["LiveView", "live_wanted"]
+
+
+def live_wanted(mode: str) -> bool:
+    """Whether to show live training for ``--live MODE`` in this shell.
+
+    ``auto`` shows it in a notebook (a kernel), not in a terminal IPython, where
+    every update would print a new line.
+    """
+    if mode == "on":
+        return True
+    if mode == "off":
+        return False
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+class LiveView:
+    """The live part of a run's output; call it with frames, then :meth:`close`."""
+
+    def __init__(self, delay: float = 1.0, min_interval: float = 0.2, dpi: int = 72) -> None:
+        self.delay = delay
+        self.min_interval = min_interval
+        self.dpi = dpi
+        self.frames = 0
+        self._bar: DisplayHandle | None = None
+        self._figure_handle: DisplayHandle | None = None
+        self._figure: Any = None
+        self._artists: dict[str, Any] = {}
+        self._last = 0.0
+
+    @property
+    def shown(self) -> bool:
+        return self._bar is not None
+
+    def __call__(self, frame: LiveFrame) -> None:
+        if frame.seconds < self.delay:
+            return
+        now = time.perf_counter()
+        if self.shown and now - self._last < self.min_interval:
+            return
+        self._last = now
+        self._publish(progress_bundle(frame), "_bar")
+        self._publish(self._figure_bundle(frame), "_figure_handle")
+        self.frames += 1
+
+    def close(self, epochs: int | None = None, seconds: float | None = None,
+              stopped: str | None = None) -> None:
+        """Mark the run finished (or stopped) and empty the live figure."""
+        if self._bar is None:
+            return
+        text = stopped or (f"done: {epochs:,} epochs in {seconds:.2f} s" if epochs is not None
+                           and seconds is not None else "done")
+        self._bar.update({"text/html": f"<div style='font-family:sans-serif;color:#666'>"
+                                       f"{html.escape(text)}</div>", "text/plain": text}, raw=True)
+        if self._figure_handle is not None:
+            self._figure_handle.update({"text/html": "", "text/plain": ""}, raw=True)
+        self._figure = None
+
+    def _publish(self, bundle: dict[str, str], slot: str) -> None:
+        handle = getattr(self, slot)
+        if handle is None:
+            from IPython.display import display
+
+            setattr(self, slot, display(bundle, raw=True, display_id=True))
+        else:
+            handle.update(bundle, raw=True)
+
+    # -- the figure: made once, its artists updated per frame ------------------------
+    def _figure_bundle(self, frame: LiveFrame) -> dict[str, str]:
+        from .views.figures import figure_png
+
+        if self._figure is None:
+            self._figure = self._make_figure(frame)
+        self._update_figure(frame)
+        png = figure_png(self._figure, dpi=self.dpi)
+        return {"image/png": base64.b64encode(png).decode("ascii"),
+                "text/plain": f"[live figure: {frame.stage} fit and loss at epoch {frame.epoch:,}]"}
+
+    def _make_figure(self, frame: LiveFrame) -> Any:
+        from matplotlib.figure import Figure
+
+        from .views.figures import FIT_COLOR, TRAIN_COLOR, TRUE_COLOR, sample
+
+        fig = Figure(figsize=(10, 3.4), layout="constrained")
+        fit_ax, loss_ax = fig.subplots(1, 2)
+        data = frame.data
+        if data.n_features == 1:
+            x, y = data.x_train, data.y_train
+            keep = sample(len(x))
+            fit_ax.scatter(x[keep, 0], y[keep, 0], s=10, alpha=0.5, color=TRAIN_COLOR,
+                           edgecolors="none", label="train")
+            xs = np.array([float(data.x.min()), float(data.x.max())])
+            if data.true_b is not None and data.true_w is not None:
+                fit_ax.plot(xs, data.true_b + data.true_w[0] * xs, "--", color=TRUE_COLOR, lw=1)
+            (self._artists["fit"],) = fit_ax.plot(xs, xs * 0, color=FIT_COLOR, lw=2)
+            self._artists["xs"] = xs
+            fit_ax.set_xlabel(data.feature_names[0])
+            fit_ax.set_ylabel(data.target_name)
+        else:
+            fit_ax.set_axis_off()
+            self._artists["fit_text"] = fit_ax.text(0.02, 0.5, "", family="monospace", fontsize=9,
+                                                    transform=fit_ax.transAxes)
+        self._artists["fit_ax"] = fit_ax
+        (self._artists["loss"],) = loss_ax.plot([], [], color=TRAIN_COLOR, lw=1.5)
+        loss_ax.set_xlim(1, max(frame.n_epochs, 2))
+        loss_ax.set_xlabel("epoch")
+        loss_ax.set_ylabel("training MSE")
+        loss_ax.grid(alpha=0.25, which="both")
+        self._artists["loss_ax"] = loss_ax
+        return fig
+
+    def _update_figure(self, frame: LiveFrame) -> None:
+        a = self._artists
+        if "fit" in a:
+            a["fit"].set_ydata(frame.intercept + frame.coef[0] * a["xs"])
+        else:
+            a["fit_text"].set_text(f"b = {frame.intercept:.4f}\n" + "\n".join(
+                f"w{i + 1} = {v:.4f}" for i, v in enumerate(frame.coef)))
+        a["fit_ax"].set_title(f"{frame.stage}: fit after epoch {frame.epoch:,}", fontsize=10)
+        losses = frame.losses
+        epochs = np.arange(1, len(losses) + 1)
+        step = max(1, len(losses) // 4000)  # a few thousand points draw as fast as a million
+        a["loss"].set_data(epochs[::step], losses[::step])
+        ax = a["loss_ax"]
+        finite = losses[np.isfinite(losses) & (losses > 0)]
+        if len(finite):
+            ax.set_yscale("log")
+            ax.set_ylim(float(finite.min()) * 0.8, float(finite.max()) * 1.25)
+        last = f"{losses[-1]:.5g}" if len(losses) else "-"
+        ax.set_title(f"loss {last}", fontsize=10)
+
+
+def progress_bundle(frame: LiveFrame) -> dict[str, str]:
+    """A progress bar with the epoch, the current loss and the time so far."""
+    done = frame.epoch / max(frame.n_epochs, 1)
+    loss = f"{frame.losses[-1]:.5g}" if len(frame.losses) else "-"
+    left = frame.seconds / done - frame.seconds if done > 0 else float("nan")
+    words = (f"epoch {frame.epoch:,}/{frame.n_epochs:,} · loss {loss} · {frame.seconds:.1f} s"
+             + (f" · about {left:.0f} s left" if np.isfinite(left) else ""))
+    bar = "#" * int(done * 30)
+    return {
+        "text/html": (f"<div style='font-family:sans-serif'><progress value='{frame.epoch}' "
+                      f"max='{frame.n_epochs}' style='width:300px;vertical-align:middle'></progress>"
+                      f" {done:.0%} · {html.escape(words)}</div>"),
+        "text/plain": f"[{bar.ljust(30, '.')}] {done:.0%} {words}",
+    }

@@ -1,0 +1,55 @@
+"""One-line notes that explain a run's numbers: where the data came from, what
+scaling did to them, and whether gradient descent got to the answer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from ..result import Result
+
+__all__ = ["data_note"]
+
+
+def _vector(values: np.ndarray, digits: int = 4) -> str:
+    values = np.ravel(values)
+    if values.size == 1:
+        return f"{values[0]:.{digits}g}"
+    return "[" + ", ".join(f"{v:.{digits}g}" for v in values) + "]"
+
+
+def data_note(result: Result) -> str:
+    """Sentences under the parameter table ("" when there is nothing to add)."""
+    data = result.data
+    parts = []
+    if data.name != "synthetic":
+        parts.append(f"Data: {data.source}; {len(data.train_idx)} rows for training, "
+                     f"{len(data.val_idx)} for validation.")
+    if data.x_mean is not None and data.x_std is not None:
+        b0, w0 = data.unscaled(result.intercept, result.coef)
+        name = data.feature_names[0] if data.n_features == 1 else "x"
+        parts.append(
+            f"Scaling: {name} was standardized with the training set's mean {_vector(data.x_mean)} "
+            f"and standard deviation {_vector(data.x_std)}, so b and w above are for the "
+            f"standardized feature (w is the change in y per standard deviation, b is y at the "
+            f"mean). In the original units: b = {b0:.4f}, w = {_vector(w0, 6)} (w / std, and "
+            f"b - w·mean / std). Standardizing gives every direction of the loss surface a "
+            f"similar curvature, so one learning rate suits b and w alike.")
+    ref = np.array([result.reference.intercept, *result.reference.coef])
+    learned = np.array([result.intercept, *result.coef])
+    if not np.isfinite(learned).all():
+        parts.append(f"Diverged: the learning rate {result.options.lr:g} is too large for these "
+                     f"data; try a smaller --lr" + (" or --scale standard." if not data.scaled else "."))
+    else:
+        gap = float(np.max(np.abs(learned - ref) / np.maximum(np.abs(ref), 1e-3)))
+        if gap > 0.01:
+            spread = data.x_train.std(axis=0)
+            hint = ("--scale standard, or more --epochs" if not data.scaled else "more --epochs "
+                    "or a larger --lr")
+            parts.append(f"Not there yet: the learned parameters are up to {gap:.0%} away from the "
+                         f"closed-form answer after {result.epochs:,} epochs. Features with spread "
+                         f"(standard deviation) {_vector(spread)} make the slope learn at a pace "
+                         f"set by that spread; try {hint}.")
+    return " ".join(parts)
