@@ -61,10 +61,11 @@ def surface_window(result: Result) -> tuple[tuple[float, float], tuple[float, fl
     inside = inside[np.isfinite(inside).all(axis=1)]
     lo = np.minimum(inside.min(axis=0), answer) if len(inside) else answer - reach
     hi = np.maximum(inside.max(axis=0), answer) if len(inside) else answer + reach
-    if leaves is not None:  # show where it was heading: the whole window
+    if leaves is not None:  # the whole window, which the path's last point drawn lies beyond
         lo, hi = answer - bound, answer + bound
-    pad = np.maximum((hi - lo) * 0.12, 0.05 * reach)
-    lo, hi = lo - pad, hi + pad
+    else:
+        pad = np.maximum((hi - lo) * 0.12, 0.05 * reach)
+        lo, hi = lo - pad, hi + pad
     return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1])), leaves
 
 

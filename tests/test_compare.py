@@ -1,0 +1,80 @@
+"""%linreg compare: every stage on the same data, one table, one figure."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import pytest
+from IPython.core.error import UsageError
+from IPython.utils.capture import capture_output
+
+from linreg_magic import available_stages
+from linreg_magic.engine import run_ladder
+from linreg_magic.options import Options
+from linreg_magic.views import compare_rows, compare_text, plot_compare
+
+
+@pytest.fixture(scope="module")
+def ladder_results():  # type: ignore[no-untyped-def]
+    return run_ladder(Options(device="cpu"))
+
+
+def test_every_stage_runs_in_ladder_order_and_lands_on_the_book_s_answer(ladder_results) -> None:  # type: ignore[no-untyped-def]
+    assert [r.stage for r in ladder_results] == available_stages()[:8]
+    for r in ladder_results:
+        assert r.b == pytest.approx(1.0235, abs=1e-4) and r.w == pytest.approx(1.9690, abs=1e-4)
+        assert r.device == "cpu"
+
+
+def test_the_table_holds_each_run_s_numbers_then_the_book_and_sklearn(ladder_results) -> None:  # type: ignore[no-untyped-def]
+    rows = compare_rows(ladder_results)
+    for row, r in zip(rows, ladder_results):
+        assert row[:2] == (r.stage, "cpu")
+        assert row[2] == r.b and row[3] == (r.w,)
+        assert row[4] == r.train_loss and row[5] == r.val_loss and row[6] == r.seconds
+    labels = [row[0] for row in rows[len(ladder_results):]]
+    assert labels == ["book (numpy)", "book (torch)", "closed form (sklearn)"]
+    assert rows[-3][2:4] == (1.02354094, (1.96896411,))
+    sklearn = rows[-1]
+    assert sklearn[2] == pytest.approx(1.02354075, abs=1e-7)
+    assert sklearn[3][0] == pytest.approx(1.96896447, abs=1e-7)
+    text = compare_text(ladder_results)
+    assert text.splitlines()[0].split()[:4] == ["stage", "device", "b", "w"]
+    assert f"{ladder_results[5].b:.6f}" in text.splitlines()[6]
+
+
+def test_the_figure_has_one_line_per_stage_on_the_data(ladder_results) -> None:  # type: ignore[no-untyped-def]
+    ax = plot_compare(ladder_results)
+    for r in ladder_results:
+        line = next(line for line in ax.get_lines() if line.get_gid() == f"fit-{r.stage}")
+        xs, ys = line.get_data()
+        np.testing.assert_allclose(ys, r.b + r.w * np.asarray(xs))
+
+
+def test_percent_linreg_compare_shows_a_table_and_a_figure_and_returns_the_results(ip) -> None:  # type: ignore[no-untyped-def]
+    with capture_output() as captured:
+        results = ip.run_line_magic("linreg", "compare numpy module --device cpu --epochs 300")
+    assert [r.stage for r in results] == ["numpy", "module"]
+    assert all(r.epochs == 300 for r in results)
+    kinds = [sorted(o.data) for o in captured.outputs]
+    assert kinds == [["text/html", "text/plain"], ["image/png", "text/plain"]]
+    assert "closed form (sklearn)" in captured.outputs[0].data["text/plain"]
+    png = base64.b64decode(captured.outputs[1].data["image/png"])
+    assert png.startswith(b"\x89PNG")
+    from matplotlib.image import imread
+
+    assert imread(io.BytesIO(png)).shape[1] > 300
+
+
+def test_compare_with_several_features_runs_the_stages_that_take_them(ip) -> None:  # type: ignore[no-untyped-def]
+    with capture_output():
+        results = ip.run_line_magic("linreg", "compare --features 2 --epochs 50 --device cpu")
+    assert [r.stage for r in results] == ["sequential"]
+
+
+def test_compare_of_an_unknown_stage_is_one_usage_error(ip) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(UsageError, match="Did you mean --stage module") as caught:
+        ip.run_line_magic("linreg", "compare modle")
+    assert type(caught.value) is UsageError
