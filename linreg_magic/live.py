@@ -4,7 +4,8 @@
 :class:`~linreg_magic.engine.LiveFrame` whenever the tracker reports progress
 (every quarter of a second, never per epoch, so no host sync per epoch).  It
 shows nothing for short runs: the first frame appears once a run has lasted
-``delay`` seconds.  Frames update two display handles (``display_id``): no
+``delay`` seconds, and frames are spaced so that drawing them takes at most
+about a tenth of the run.  Frames update two display handles (``display_id``): no
 ``clear_output``, no flicker.  When the run ends the bar says so and the live
 figure is emptied, since the final figures are shown below it and stay in the
 saved notebook.
@@ -56,21 +57,27 @@ class LiveView:
         self._figure: Any = None
         self._artists: dict[str, Any] = {}
         self._last = 0.0
+        self._wait = min_interval
+        self._no_shell = False
 
     @property
     def shown(self) -> bool:
         return self._bar is not None
 
     def __call__(self, frame: LiveFrame) -> None:
-        if frame.seconds < self.delay:
+        if frame.seconds < self.delay or self._no_shell:
             return
         now = time.perf_counter()
-        if self.shown and now - self._last < self.min_interval:
+        if self.shown and now - self._last < self._wait:
             return
-        self._last = now
         self._publish(progress_bundle(frame), "_bar")
         self._publish(self._figure_bundle(frame), "_figure_handle")
         self.frames += 1
+        self._last = time.perf_counter()
+        # frames take at most about a tenth of the time (the first one, which sets the
+        # figure up, aside): slow machines get fewer of them
+        if self.frames > 1:
+            self._wait = max(self.min_interval, 9 * (self._last - now))
 
     def close(self, epochs: int | None = None, seconds: float | None = None,
               stopped: str | None = None) -> None:
@@ -90,7 +97,10 @@ class LiveView:
         if handle is None:
             from IPython.display import display
 
-            setattr(self, slot, display(bundle, raw=True, display_id=True))
+            handle = display(bundle, raw=True, display_id=True)
+            if handle is None:  # no IPython shell: nothing can be updated in place
+                self._no_shell = True
+            setattr(self, slot, handle)
         else:
             handle.update(bundle, raw=True)
 
@@ -98,10 +108,13 @@ class LiveView:
     def _figure_bundle(self, frame: LiveFrame) -> dict[str, str]:
         from .views.figures import figure_png
 
-        if self._figure is None:
+        first = self._figure is None
+        if first:
             self._figure = self._make_figure(frame)
         self._update_figure(frame)
         png = figure_png(self._figure, dpi=self.dpi)
+        if first:  # keep the first frame's layout: solving it again per frame is most of the cost
+            self._figure.set_layout_engine("none")
         return {"image/png": base64.b64encode(png).decode("ascii"),
                 "text/plain": f"[live figure: {frame.stage} fit and loss at epoch {frame.epoch:,}]"}
 
@@ -153,7 +166,8 @@ class LiveView:
         ax = a["loss_ax"]
         finite = losses[np.isfinite(losses) & (losses > 0)]
         if len(finite):
-            ax.set_yscale("log")
+            if ax.get_yscale() != "log":
+                ax.set_yscale("log")
             ax.set_ylim(float(finite.min()) * 0.8, float(finite.max()) * 1.25)
         last = f"{losses[-1]:.5g}" if len(losses) else "-"
         ax.set_title(f"loss {last}", fontsize=10)

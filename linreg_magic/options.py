@@ -242,8 +242,8 @@ class Options:
     show: str = _opt("params,fit,loss,graph", kind="views", choices=VIEWS, metavar="VIEW[,VIEW...]",
                      example="params,fit,loss,surface", help="the views to show: " + ", ".join(VIEWS))
     live: str = _opt("auto", kind="choice", choices=("auto", "on", "off"), metavar="WHEN",
-                     example="on", help="live progress, fit and loss while training: auto (runs "
-                     "longer than a second), on, off")
+                     example="on", help="live progress, fit and loss while training: auto (in a "
+                     "notebook, runs longer than a second), on, off")
     data: str = _opt("synthetic", kind="choice", choices=DATA_SOURCES, metavar="SOURCE",
                      example="diabetes", help="synthetic (the book's line), diabetes (scikit-learn's "
                      "diabetes set, one --feature), user (--x and --y name your arrays)")
