@@ -136,3 +136,11 @@ def test_a_missing_column_lists_the_frame_s_columns(ip) -> None:  # type: ignore
             ip.run_line_magic("linreg", "--data user --x df.age --y df.weight")
     finally:
         ip.user_ns.pop("df")
+
+
+def test_the_fit_is_labelled_with_the_feature_and_the_target() -> None:
+    from linreg_magic.views import plot_fit
+
+    ax = plot_fit(run(stage="numpy", data="diabetes", feature="bp", epochs=10))
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("bp", "disease progression")
+    assert plot_fit(run(stage="numpy", epochs=10)).get_xlabel() == "x"

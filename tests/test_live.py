@@ -76,3 +76,26 @@ def test_closing_a_view_that_never_showed_publishes_nothing() -> None:
     with capture_output() as captured:
         view.close(10, 0.1)
     assert captured.outputs == []
+
+
+@pytest.mark.notebook
+def test_in_a_real_kernel_a_long_run_is_live_and_the_saved_notebook_keeps_the_final_views(
+        tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("%load_ext linreg_magic"),
+                nbformat.v4.new_code_cell("%linreg --stage module --device cpu --epochs 40000 "
+                                          "--show params,fit,loss")]
+    NotebookClient(nb, kernel_name="python3", timeout=300,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = nb.cells[1].outputs
+    assert not [o for o in outputs if o.output_type == "error"]
+    displays = [o for o in outputs if o.output_type == "display_data"]
+    # the bar, ended; the live figure, emptied in place; then the run's own outputs
+    assert displays[0].data["text/plain"].startswith("done: 40,000 epochs in")
+    assert displays[1].data == {"text/html": "", "text/plain": ""}
+    final = displays[2:]
+    assert [sorted(o.data) for o in final] == [["text/html", "text/plain"]] * 2 + [
+        ["image/png", "text/plain"]]

@@ -69,8 +69,8 @@ def plot_fit(result: Result, ax: Axes | None = None, epoch: int | None = None) -
                     label=f"true: y = {data.true_b:g} + {data.true_w[0]:g}x")
         ax.plot(xs, b + w[0] * xs, color=FIT_COLOR, lw=2,
                 label=f"fitted: y = {b:.4f} + {w[0]:.4f}x")
-        ax.set_xlabel("x")
-        ax.set_ylabel("y")
+        ax.set_xlabel(data.feature_names[0])
+        ax.set_ylabel(data.target_name)
     else:
         lo, hi = float(data.y.min()), float(data.y.max())
         ax.plot([lo, hi], [lo, hi], "--", color=TRUE_COLOR, lw=1.2, label="perfect prediction")
