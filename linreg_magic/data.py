@@ -101,7 +101,8 @@ def make_data(options: Options, namespace: Mapping[str, Any] | None = None) -> D
         if namespace is None:
             raise usage_error("--data user needs a namespace to find --x and --y in",
                               "the magic uses the notebook's variables",
-                              "From Python, pass make_data(options, namespace=globals())")
+                              "From Python, pass run_options(options, data=make_data(options, "
+                              "namespace=globals()))")
         data = _user(options, namespace)
     else:
         data = _synthetic(options)

@@ -133,3 +133,39 @@ def test_bad_code_and_diff_commands_are_one_usage_error(ip, line: str, message: 
         ip.run_line_magic("linreg", line)
     assert type(caught.value) is UsageError
     assert "\n" not in str(caught.value)
+
+
+def test_a_stage_defined_in_the_notebook_shows_its_code_and_its_diff(ip) -> None:  # type: ignore[no-untyped-def]
+    from IPython.utils.capture import capture_output
+
+    import linreg_magic
+
+    cell = '''
+import numpy as np
+from linreg_magic import Stage, register_stage
+
+def zero_training(x_train, y_train, lr, n_epochs, tracker):
+    b, w = np.zeros(1), np.zeros(1)  # starts from zero
+    for epoch in range(n_epochs):
+        error = b + w * x_train - y_train
+        b = b - lr * 2 * error.mean()
+        w = w - lr * 2 * (x_train * error).mean()
+        tracker.log((error ** 2).mean(), b=b, w=w)
+    return dict(b=b, w=w)
+
+register_stage(Stage(name="zero", title="Zero", summary="from zero", model_training=zero_training,
+                     uses_torch=False, returns="bw", order=15))
+'''
+    try:
+        ip.run_cell(cell).raise_error()
+        assert code_text("zero").startswith("# zero · defined in the notebook\n")
+        assert "b, w = np.zeros(1), np.zeros(1)  # starts from zero" in code_text("zero")
+        with capture_output() as captured:
+            ip.run_line_magic("linreg", "diff zero")
+        text = captured.outputs[0].data["text/plain"]
+        assert text.startswith("--- numpy (numpy_gd.py)\n+++ zero (defined in the notebook)")
+        assert "+    b, w = np.zeros(1), np.zeros(1)  # starts from zero" in text
+    finally:
+        linreg_magic.unregister_stage("zero")
+        for name in ("np", "Stage", "register_stage", "zero_training"):
+            ip.user_ns.pop(name, None)

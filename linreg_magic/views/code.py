@@ -37,11 +37,15 @@ def source_of(stage: str) -> str:
 def _where(stage: str) -> str:
     from ..registry import get_stage
 
+    step = get_stage(stage).model_training
+    module = inspect.getmodule(step)
+    if module is None or module.__name__ == "__main__":
+        return "defined in the notebook"
     try:
-        path = inspect.getsourcefile(get_stage(stage).model_training)
+        path = inspect.getsourcefile(step)
     except TypeError:
         path = None
-    return os.path.basename(path) if path else "defined in the notebook"
+    return os.path.basename(path) if path else module.__name__
 
 
 @functools.lru_cache(maxsize=64)
