@@ -155,8 +155,8 @@ def diff_html(stage: str, other: str | None = None, context: int = 3, *,
              f"<span style='color:{_REMOVED_MARK}'>&minus;{removed}</span> lines</span></div>")
     if not rows:
         return title + "<p><i>The two stages have the same code.</i></p>"
-    return (f"<div class='linreg-diff'>{title}<table style='{_BOX}border-collapse:collapse;"
-            f"width:100%'>{''.join(rows)}</table></div>")
+    return (f"<div class='linreg-diff'>{title}<div style='overflow-x:auto'><table style='{_BOX}"
+            f"border-collapse:collapse;min-width:100%'>{''.join(rows)}</table></div></div>")
 
 
 def _hunk_row(text: str, side_by_side: bool) -> str:
