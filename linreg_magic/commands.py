@@ -108,5 +108,11 @@ def compare_stages(rest: list[str], values: dict[str, Any]) -> list[Result]:
         raise usage_error(f"No stage can fit data with {options.features} features",
                           "stages that take several features: sequential",
                           "Add --stage sequential, or use one feature")
-    show_compare(results)
+    from .registry import ladder
+
+    ran = {r.stage for r in results}
+    skipped = [s.name for s in ladder() if s.name not in ran and (stages is None or s.name in stages)]
+    note = (f"Not run: {', '.join(skipped)} (one feature only; the data have "
+            f"{results[0].data.n_features})." if skipped else "")
+    show_compare(results, note)
     return results

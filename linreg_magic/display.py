@@ -142,11 +142,13 @@ def show_result(result: Result, views: Sequence[str] | None = None) -> None:
         show_diff(result.stage)
 
 
-def show_compare(results: Sequence[Result]) -> None:
+def show_compare(results: Sequence[Result], note: str = "") -> None:
     """The ladder at once: one table of every stage's numbers and one figure of the fits."""
     from .views import compare_html, compare_text, plot_compare
 
     _publish({"text/html": compare_html(results), "text/plain": compare_text(results)})
+    if note:
+        _note(note)
     if results:
         show_data_note(results[0])
         _publish_figure(plot_compare(results).figure, f"the fits of {len(results)} stages")

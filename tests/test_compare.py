@@ -69,12 +69,30 @@ def test_percent_linreg_compare_shows_a_table_and_a_figure_and_returns_the_resul
 
 
 def test_compare_with_several_features_runs_the_stages_that_take_them(ip) -> None:  # type: ignore[no-untyped-def]
-    with capture_output():
+    with capture_output() as captured:
         results = ip.run_line_magic("linreg", "compare --features 2 --epochs 50 --device cpu")
     assert [r.stage for r in results] == ["sequential"]
+    texts = [o.data["text/plain"] for o in captured.outputs]
+    assert "Not run: numpy, tensors, autograd, optimizer, loss, module, nested (one feature only; " \
+           "the data have 2)." in texts
 
 
 def test_compare_of_an_unknown_stage_is_one_usage_error(ip) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(UsageError, match="Did you mean --stage module") as caught:
         ip.run_line_magic("linreg", "compare modle")
     assert type(caught.value) is UsageError
+
+
+def test_compare_runs_on_the_user_s_arrays(ip) -> None:  # type: ignore[no-untyped-def]
+    rs = np.random.RandomState(3)
+    ip.user_ns.update(sizes=rs.rand(40), prices=5 + 3 * rs.rand(40))
+    try:
+        with capture_output():
+            results = ip.run_line_magic("linreg", "compare numpy loss --data user --x sizes --y prices "
+                                        "--scale standard --device cpu")
+        assert [r.data.name for r in results] == ["user", "user"]
+        assert results[0].data is results[1].data  # the same data for every stage
+        assert results[0].b == pytest.approx(results[1].b, abs=1e-4)
+    finally:
+        ip.user_ns.pop("sizes")
+        ip.user_ns.pop("prices")
