@@ -87,7 +87,8 @@ def run_options(options: Options, *, progress: Callable[[Tracker], None] | None 
                 ) -> Result:
     """Run one stage. ``data`` replaces the data the options describe (e.g. the
     user's arrays); ``live`` is called with a :class:`LiveFrame` whenever the
-    tracker reports progress (a few times a second, never per epoch)."""
+    tracker reports progress (a few times a second, never per epoch) and, if it
+    has a ``ready(seconds) -> bool`` method, that method says so."""
     stage = get_stage(options.stage)
     check_stage_options(stage, options)
     device = resolve_device(options.device, stage.uses_torch, stage.name)
@@ -144,9 +145,13 @@ def _train(stage: Stage, options: Options, device: str, data: Dataset,
 def _with_live_frames(progress: Callable[[Tracker], None] | None, live: Callable[[LiveFrame], None],
                       stage: Stage, ns: Mapping[str, Any], data: Dataset,
                       started: Callable[[], float]) -> Callable[[Tracker], None]:
+    ready = getattr(live, "ready", None)
+
     def report(tracker: Tracker) -> None:
         if progress is not None:
             progress(tracker)
+        if ready is not None and not ready(time.perf_counter() - started()):
+            return  # a snapshot copies everything so far: only make frames that will be drawn
         rec = tracker.snapshot()
         last = Recording(rec.names, rec.shapes, rec.losses[-1:], rec.path[-1:])
         intercepts, coefs = affine_path(stage, ns, last, data.n_features)

@@ -59,17 +59,27 @@ class LiveView:
         self._last = 0.0
         self._wait = min_interval
         self._no_shell = False
+        self._asked: float | None = None
 
     @property
     def shown(self) -> bool:
         return self._bar is not None
 
-    def __call__(self, frame: LiveFrame) -> None:
-        if frame.seconds < self.delay or self._no_shell:
-            return
+    def ready(self, seconds: float) -> bool:
+        """Whether a frame after ``seconds`` of training would be drawn."""
+        if seconds < self.delay or self._no_shell:
+            return False
         now = time.perf_counter()
         if self.shown and now - self._last < self._wait:
+            return False
+        self._asked = now  # the frame's cost counts from here: the engine's snapshot is part of it
+        return True
+
+    def __call__(self, frame: LiveFrame) -> None:
+        if self._asked is None and not self.ready(frame.seconds):
             return
+        now = self._asked if self._asked is not None else time.perf_counter()
+        self._asked = None
         self._publish(progress_bundle(frame), "_bar")
         self._publish(self._figure_bundle(frame), "_figure_handle")
         self.frames += 1
