@@ -70,3 +70,27 @@ def test_the_last_cell_reads_the_result_from_underscore(executed):
     intercept, slopes = numbers[0], numbers[1:4]
     assert intercept == pytest.approx(1.0, abs=0.1)
     assert slopes == pytest.approx([2.0, -1.0, 0.5], abs=0.1)
+
+
+def _cell(executed: nbformat.NotebookNode, source_start: str) -> nbformat.NotebookNode:
+    return next(c for c in executed.cells if c.cell_type == "code" and c.source.startswith(source_start))
+
+
+def test_the_diff_cell_shows_what_module_adds_to_loss(executed):
+    cell = _cell(executed, "%linreg diff module")
+    html = " ".join(o["data"].get("text/html", "") for o in cell.outputs if "data" in o)
+    assert "nn.Parameter" in html and "loss" in html
+
+
+def test_surface_and_compare_and_data_cells_show_images(executed):
+    for start in ("%linreg --show params,surface", "%linreg --lr 1.05", "%linreg compare",
+                  "%linreg --data diabetes", "%linreg --data user", "%linreg --epochs 20000"):
+        cell = _cell(executed, start)
+        assert "image/png" in _mimes(cell), start
+
+
+def test_the_compare_cell_lists_every_stage(executed):
+    cell = _cell(executed, "%linreg compare")
+    text = " ".join(o["data"].get("text/plain", "") for o in cell.outputs if "data" in o)
+    for stage in ("numpy", *TORCH_STAGES):
+        assert stage in text
