@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import keyword
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -40,7 +41,7 @@ class OptionSpec:
     flag: str
     help: str
     metavar: str
-    kind: str  # "int", "float", "floats", "str", "device", "stage"
+    kind: str  # "int", "float", "floats", "str", "name", "device", "stage"
     low: float | None = None
     high: float | None = None
     low_open: bool = False
@@ -54,6 +55,8 @@ class OptionSpec:
             from .registry import available_stages
 
             return "valid stages are " + ", ".join(available_stages())
+        if self.kind == "name":
+            return "valid values are Python names (letters, digits and _, not starting with a digit)"
         number = {"int": "a whole number", "float": "a number", "floats": "numbers separated by commas"}
         text = number.get(self.kind, "text")
         if self.low is not None and self.high is not None:
@@ -69,6 +72,11 @@ class OptionSpec:
             return _parse_device(self, raw)
         if self.kind == "stage":
             return _parse_stage(self, raw)
+        if self.kind == "name":
+            text = str(raw)
+            if not text.isidentifier() or keyword.iskeyword(text):
+                raise self._bad(raw)
+            return text
         if self.kind == "floats":
             items = _split_floats(raw)
             values = tuple(self._number(item, float) for item in items)
@@ -201,6 +209,8 @@ class Options:
                          help="number of input features (sequential stage)")
     hidden: int = _opt(0, kind="int", low=0, high=4096, metavar="H", example="5",
                        help="hidden units of a two-layer Sequential (0: one Linear layer)")
+    store: str | None = _opt(None, kind="name", metavar="NAME", example="result",
+                             help="also store the run's Result in this variable")
 
     def __post_init__(self) -> None:
         for spec in option_specs():

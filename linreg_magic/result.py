@@ -82,11 +82,24 @@ class Result:
 
     @property
     def train_loss(self) -> float:
-        return float(self.losses[-1]) if len(self.losses) else float("nan")
+        """The last epoch's training loss (at the final parameters if none was recorded)."""
+        if len(self.losses):
+            return float(self.losses[-1])
+        return self._final_mse(self.data.x_train, self.data.y_train)
 
     @property
     def val_loss(self) -> float | None:
-        return float(self.val_losses[-1]) if len(self.val_losses) else None
+        if len(self.val_losses):
+            return float(self.val_losses[-1])
+        if not len(self.data.val_idx):
+            return None
+        return self._final_mse(self.data.x_val, self.data.y_val)
+
+    def _final_mse(self, x: np.ndarray, y: np.ndarray) -> float:
+        from .mse import QuadraticMSE
+
+        with np.errstate(over="ignore", invalid="ignore"):
+            return float(QuadraticMSE.of(x, y)(self.intercept, self.coef))
 
     def __repr__(self) -> str:
         slope = f"w={self.w:.4f}" if self.coef.size == 1 else "coef=[" + ", ".join(

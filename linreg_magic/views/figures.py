@@ -89,10 +89,16 @@ def plot_fit(result: Result, ax: Axes | None = None, epoch: int | None = None) -
 def plot_loss(result: Result, ax: Axes | None = None) -> Axes:
     """Training and validation loss per epoch, on a log scale."""
     ax = ax if ax is not None else _new_axes()
-    epochs = np.arange(1, result.epochs + 1)
-    ax.plot(epochs, result.losses, color=TRAIN_COLOR, lw=1.6, label="training loss")
+    if len(result.losses):
+        ax.plot(np.arange(1, result.epochs + 1), result.losses, color=TRAIN_COLOR, lw=1.6,
+                label="training loss")
+    else:
+        ax.text(0.5, 0.5, "no losses were recorded\n(append each epoch's loss to a list "
+                "called losses to see them here)", transform=ax.transAxes, ha="center",
+                va="center", fontsize=9, color=TRUE_COLOR)
     if len(result.val_losses):
-        ax.plot(epochs, result.val_losses, color=VAL_COLOR, lw=1.6, label="validation loss")
+        ax.plot(np.arange(1, len(result.val_losses) + 1), result.val_losses, color=VAL_COLOR,
+                lw=1.6, label="validation loss")
     ref = result.reference.train_loss
     ax.axhline(ref, color=TRUE_COLOR, lw=1, ls=":", label=f"closed-form training MSE {ref:.5f}")
     finite = np.concatenate([result.losses, result.val_losses])

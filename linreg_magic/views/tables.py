@@ -15,9 +15,13 @@ def _duration(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
+def _epochs(result: Result) -> str:
+    return f"{result.epochs:,} epochs" if result.epochs else "epochs not recorded"
+
+
 def header_text(result: Result) -> str:
     """``module · cpu (…) · 1000 epochs · 71 ms training``."""
-    parts = [result.stage, result.device_name, f"{result.epochs:,} epochs",
+    parts = [result.stage, result.device_name, _epochs(result),
              f"{_duration(result.seconds)} training"]
     if result.stopped:
         parts.append(result.stopped)
@@ -29,7 +33,7 @@ def header_html(result: Result) -> str:
 
     stage = get_stage(result.stage)
     cells = [f"<b>{html.escape(result.stage)}</b>", html.escape(result.device_name),
-             f"{result.epochs:,} epochs", f"{_duration(result.seconds)} training"]
+             _epochs(result), f"{_duration(result.seconds)} training"]
     if result.stopped:
         cells.append(f"<span style='color:#b00'>{html.escape(result.stopped)}</span>")
     return (f"<div class='linreg-header' style='font-family:sans-serif'>"
