@@ -630,58 +630,71 @@ def tolerance(stage: Stage) -> float:
 def judge(stage: Stage, options: Options, data: Dataset, out: _Outcome, reference: Result,
           reference_grads: Mapping[str, list[tuple[np.ndarray, np.ndarray]]],
           findings: Findings) -> Verdict:
+    """Compare the student's run with the reference and name the likely mistakes."""
     mistakes: list[str] = []
-    hints: list[str] = []
+    non_leaf = out.namespace_facts.get("non_leaf")
+    if non_leaf:
+        mistakes.append(_non_leaf(non_leaf, findings))
     if out.exception is not None:
-        mistakes += explain_error(out.exception, findings, out.error)
+        mistakes += [m for m in explain_error(out.exception, findings, out.error)
+                     if not (non_leaf and "leaf" in m)]
     mistakes += _accumulation(out.grads)
-    if out.namespace_facts.get("non_leaf"):
-        mistakes.append(_non_leaf(out.namespace_facts["non_leaf"], findings))
     result = out.result
     comparisons: list[Comparison] = []
     tol = tolerance(stage)
+    reference_diverged = (reference.stopped or "").startswith("diverged")
+    interrupted = "interrupted" in (out.stopped or "")
     if result is not None:
-        comparisons.append(Comparison("b (intercept)", np.asarray(result.intercept),
-                                      np.asarray(reference.intercept), tol))
-        comparisons.append(Comparison("w (slope)" if data.n_features == 1 else "w (slopes)",
-                                      np.asarray(result.coef), np.asarray(reference.coef), tol))
+        if not reference_diverged:
+            comparisons.append(Comparison("b (intercept)", np.asarray(result.intercept),
+                                          np.asarray(reference.intercept), tol))
+            comparisons.append(Comparison("w (slope)" if data.n_features == 1 else "w (slopes)",
+                                          np.asarray(result.coef), np.asarray(reference.coef), tol))
         comparisons += _first_gradients(out.grads, reference_grads)
         diverged = _divergence(out, result, options, data)
         if diverged:
             mistakes.insert(0, diverged)
         unchanged = np.allclose(result.intercept_path[0], result.intercept_path[-1]) and np.allclose(
             result.coef_path[0], result.coef_path[-1])
-        if unchanged and not diverged:
+        if unchanged and not diverged and not interrupted:
             mistakes.append("your code did not change the parameters: update b and w (or call "
                             "optimizer.step()) in the loop, and keep the names b, w / model")
     elif out.diverged_at is not None and out.stopped:
         mistakes.insert(0, out.stopped)
-    ok = bool(comparisons) and all(c.ok for c in comparisons) and not mistakes and out.error is None
-    if not ok and result is not None and not mistakes:
+    if reference_diverged and not any(m.startswith("diverged") for m in mistakes):
+        mistakes.append(f"with these options the reference run {reference.stopped}")
+    ok = (bool(comparisons) and all(c.ok for c in comparisons) and not mistakes
+          and out.error is None and not interrupted)
+    if not ok and result is not None and not mistakes and not interrupted:
         mistakes += _explain_numbers(comparisons, findings, out)
+    hints: list[str] = []
     if result is None and out.error is None:
         mistakes[:0] = out.problems
     else:
         hints += out.problems
     hints += _hints(stage, findings, out, mistakes)
-    summary = _summary(ok, stage, out, comparisons, tol)
+    summary = _summary(ok, stage, out, comparisons, tol, reference_diverged)
     return Verdict(ok, summary, tuple(comparisons), tuple(dict.fromkeys(mistakes)),
                    tuple(dict.fromkeys(hints)))
 
 
-def _summary(ok: bool, stage: Stage, out: _Outcome, comparisons: list[Comparison], tol: float) -> str:
-    names = "model" if stage.returns == "model" else "b and w"
+def _summary(ok: bool, stage: Stage, out: _Outcome, comparisons: list[Comparison], tol: float,
+             reference_diverged: bool) -> str:
+    names = "model matches" if stage.returns == "model" else "b and w match"
     if ok:
-        return (f"Correct: your {names} match the reference run (same data, seed and device) "
+        return (f"Correct: your {names} the reference run (same data, seed and device) "
                 f"within {tol:g}")
     if out.error is not None:
         line = f" at cell line {out.error.line}" if out.error.line else ""
         return f"Your code stopped with {out.error.kind}{line}"
-    if out.stopped and out.diverged_at is None and comparisons:
-        return f"Your run was {out.stopped}; the numbers below are where it stopped"
+    if out.stopped and "interrupted" in out.stopped:
+        return f"Your run was {out.stopped}: the views show where it stopped"
+    if reference_diverged:
+        return "This learning rate makes gradient descent diverge, for the reference run too"
     if not comparisons:
         return "Your code ran, but the stage could not read its result"
-    return f"Not yet: your {names} differ from the reference run (same data, seed and device)"
+    return (f"Not yet: your {names.split()[0]} {'differs' if stage.returns == 'model' else 'differ'} "
+            "from the reference run (same data, seed and device)")
 
 
 def _first_gradients(student: Mapping[str, list[tuple[np.ndarray, np.ndarray]]],
@@ -709,7 +722,7 @@ def _accumulation(grads: Mapping[str, list[tuple[np.ndarray, np.ndarray]]]) -> l
 def _non_leaf(names: list[str], findings: Findings) -> str:
     where = (f" (line {', '.join(map(str, findings.to_after_requires_grad))})"
              if findings.to_after_requires_grad else "")
-    return (f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} not a leaf tensor, so "
+    return (f"{' and '.join(names)} {'is not a leaf tensor' if len(names) == 1 else 'are not leaf tensors'}, so "
             f".grad stays None{where}: torch.randn(1, requires_grad=True).to(device) makes a copy "
             "that autograd treats as a result, not a parameter. Create it on the device: "
             "torch.randn(1, requires_grad=True, dtype=torch.float, device=device)")
