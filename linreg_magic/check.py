@@ -722,7 +722,8 @@ def _accumulation(grads: Mapping[str, list[tuple[np.ndarray, np.ndarray]]]) -> l
 def _non_leaf(names: list[str], findings: Findings) -> str:
     where = (f" (line {', '.join(map(str, findings.to_after_requires_grad))})"
              if findings.to_after_requires_grad else "")
-    return (f"{' and '.join(names)} {'is not a leaf tensor' if len(names) == 1 else 'are not leaf tensors'}, so "
+    what = "is not a leaf tensor" if len(names) == 1 else "are not leaf tensors"
+    return (f"{' and '.join(names)} {what}, so "
             f".grad stays None{where}: torch.randn(1, requires_grad=True).to(device) makes a copy "
             "that autograd treats as a result, not a parameter. Create it on the device: "
             "torch.randn(1, requires_grad=True, dtype=torch.float, device=device)")

@@ -85,8 +85,7 @@ def test_a_student_run_shows_the_same_views_as_a_reference_run(run_cell_outputs)
     _, captured = run_cell_outputs("--stage autograd --device cpu", AUTOGRAD)
     kinds = [sorted(o.data) for o in captured.outputs]
     assert ["image/png", "text/plain"] in kinds  # fit and loss figure
-    assert ["image/svg+xml", "text/plain"] in kinds or any("Graph not drawn" in _texts(captured)
-                                                            for _ in [0])
+    assert ["image/svg+xml", "text/plain"] in kinds or "Graph not drawn" in _texts(captured)
     assert "autograd · cpu" in _texts(captured)  # the header
 
 

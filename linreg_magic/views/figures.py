@@ -90,18 +90,18 @@ def plot_loss(result: Result, ax: Axes | None = None) -> Axes:
     """Training and validation loss per epoch, on a log scale."""
     ax = ax if ax is not None else _new_axes()
     if len(result.losses):
-        ax.plot(np.arange(1, result.epochs + 1), result.losses, color=TRAIN_COLOR, lw=1.6,
-                label="training loss")
+        ax.plot(np.arange(1, result.epochs + 1), drawable(result.losses), color=TRAIN_COLOR,
+                lw=1.6, label="training loss")
     else:
         ax.text(0.5, 0.5, "no losses were recorded\n(append each epoch's loss to a list "
                 "called losses to see them here)", transform=ax.transAxes, ha="center",
                 va="center", fontsize=9, color=TRUE_COLOR)
     if len(result.val_losses):
-        ax.plot(np.arange(1, len(result.val_losses) + 1), result.val_losses, color=VAL_COLOR,
+        ax.plot(np.arange(1, len(result.val_losses) + 1), drawable(result.val_losses), color=VAL_COLOR,
                 lw=1.6, label="validation loss")
     ref = result.reference.train_loss
     ax.axhline(ref, color=TRUE_COLOR, lw=1, ls=":", label=f"closed-form training MSE {ref:.5f}")
-    finite = np.concatenate([result.losses, result.val_losses])
+    finite = drawable(np.concatenate([result.losses, result.val_losses]))
     finite = finite[np.isfinite(finite) & (finite > 0)]
     if len(finite):
         ax.set_yscale("log")
@@ -111,6 +111,18 @@ def plot_loss(result: Result, ax: Axes | None = None) -> Axes:
     ax.legend(fontsize=8, frameon=False)
     ax.grid(alpha=0.25, which="both")
     return ax
+
+
+#: Losses above this (a run that diverged) are left out of the plot: the axis stays readable.
+LARGEST_DRAWN_LOSS = 1e30
+
+
+def drawable(values: np.ndarray) -> np.ndarray:
+    """The values with inf, NaN and anything above :data:`LARGEST_DRAWN_LOSS` as NaN (a gap)."""
+    values = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        keep = np.isfinite(values) & (np.abs(values) <= LARGEST_DRAWN_LOSS)
+    return np.where(keep, values, np.nan)
 
 
 def result_figure(result: Result) -> Figure:
