@@ -730,12 +730,12 @@ def _non_leaf(names: list[str], findings: Findings) -> str:
 
 
 def _divergence(out: _Outcome, result: Result, options: Options, data: Dataset) -> str | None:
-    if out.diverged_at is not None and out.stopped:
-        return out.stopped
     losses = result.losses
     bad = np.flatnonzero(~np.isfinite(losses))
-    if len(bad):
+    if len(bad) and (out.diverged_at is None or bad[0] + 1 <= out.diverged_at):
         return divergence_note(int(bad[0]) + 1, float(losses[bad[0]]), options.lr, data)
+    if out.diverged_at is not None and out.stopped:
+        return out.stopped
     final = np.concatenate([[result.intercept], np.ravel(result.coef)])
     if not np.all(np.isfinite(final)) or np.max(np.abs(final)) > 1e6:
         note = divergence_note(0, float(np.max(np.abs(final))), options.lr, data, what="a parameter")

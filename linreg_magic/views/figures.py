@@ -24,6 +24,11 @@ FIT_COLOR = "#d62728"
 TRUE_COLOR = "#555555"
 
 
+def _short(value: float, digits: int) -> str:
+    """Fixed-point for ordinary numbers; a diverged run's huge ones in e-notation."""
+    return f"{value:.{digits}f}" if abs(value) < 1e6 else f"{value:.3g}"
+
+
 def _new_axes() -> Axes:
     from matplotlib.figure import Figure
 
@@ -67,8 +72,14 @@ def plot_fit(result: Result, ax: Axes | None = None, epoch: int | None = None) -
         if data.true_b is not None and data.true_w is not None:
             ax.plot(xs, data.true_b + data.true_w[0] * xs, "--", color=TRUE_COLOR, lw=1.2,
                     label=f"true: y = {data.true_b:g} + {data.true_w[0]:g}x")
-        ax.plot(xs, b + w[0] * xs, color=FIT_COLOR, lw=2,
-                label=f"fitted: y = {b:.4f} + {w[0]:.4f}x")
+        with np.errstate(over="ignore", invalid="ignore"):
+            fitted = b + w[0] * xs
+        ax.plot(xs, drawable(fitted), color=FIT_COLOR, lw=2,
+                label=f"fitted: y = {_short(b, 4)} + {_short(w[0], 4)}x")
+        y_lo, y_hi = float(data.y.min()), float(data.y.max())
+        span = max(y_hi - y_lo, 1.0)
+        if not np.all(np.isfinite(fitted)) or np.max(np.abs(fitted - y_lo)) > 100 * span:
+            ax.set_ylim(y_lo - span, y_hi + span)  # a diverged line: keep the data readable
         ax.set_xlabel("x")
         ax.set_ylabel("y")
     else:
@@ -107,7 +118,7 @@ def plot_loss(result: Result, ax: Axes | None = None) -> Axes:
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("MSE")
-    ax.set_title(f"{result.stage}: loss (final training MSE {result.train_loss:.5f})", fontsize=10)
+    ax.set_title(f"{result.stage}: loss (final training MSE {_short(result.train_loss, 5)})", fontsize=10)
     ax.legend(fontsize=8, frameon=False)
     ax.grid(alpha=0.25, which="both")
     return ax
