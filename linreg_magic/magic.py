@@ -86,11 +86,11 @@ class LinregMagics(Magics):
         values = {s.name: getattr(args, s.name) for s in option_specs()}
         body = cell if cell is not None and has_code(cell) else None
         if args.command:
-            if body is not None:
+            if body is not None and args.command[0] in COMMANDS:
                 raise usage_error(f"%%linreg {args.command[0]} takes no cell body",
                                   "a command runs alone; a cell body is your code for a stage",
                                   f"Use %linreg {' '.join(args.command)} on a line of its own")
-            if values.get("store") is not None:
+            if values.get("store") is not None and args.command[0] in COMMANDS:
                 raise usage_error(f"--store keeps a run's Result, and {args.command[0]!r} makes none",
                                   "--store goes with a run, e.g. %linreg --stage module --store r",
                                   "Drop --store")
