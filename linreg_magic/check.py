@@ -249,11 +249,13 @@ class Verdict:
     def text(self) -> str:
         lines = [("✔ " if self.ok else "✘ ") + self.summary]
         if self.comparisons:
-            lines.append(f"  {'':<22}{'yours':>26}{'reference':>26}{'max diff':>11}")
-            for c in self.comparisons:
-                mark = "ok" if c.ok else "DIFFERS"
-                lines.append(f"  {c.name:<22}{_values(c.yours):>26}{_values(c.reference):>26}"
-                             f"{c.difference:>11.2g}  {mark} (tol {c.tolerance:g})")
+            rows = [("", "yours", "reference", "max diff", "")]
+            rows += [(c.name, _values(c.yours), _values(c.reference), f"{c.difference:.2g}",
+                      f"{'ok' if c.ok else 'DIFFERS'} (tol {c.tolerance:g})") for c in self.comparisons]
+            widths = [max(len(r[i]) for r in rows) for i in range(5)]
+            for row in rows:
+                cells = [row[0].ljust(widths[0])] + [v.rjust(w) for v, w in zip(row[1:4], widths[1:4])]
+                lines.append(("  " + "  ".join(cells) + "  " + row[4]).rstrip())
         lines += [f"Likely mistake: {m}" for m in self.mistakes[:1]]
         lines += [f"Also possible: {m}" for m in self.mistakes[1:]]
         lines += [f"Hint: {h}" for h in self.hints]
