@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import textwrap
 
 import numpy as np
@@ -9,42 +10,40 @@ import pytest
 import torch
 from IPython.utils.capture import capture_output
 
+from linreg_magic.registry import BUILTIN_STAGES, get_stage
 from linreg_magic.result import Result
 
-AUTOGRAD = textwrap.dedent("""\
-    losses = []
-    for epoch in range(n_epochs):
-        yhat = b + w * x_train_tensor
-        error = (yhat - y_train_tensor)
-        loss = (error ** 2).mean()
-        loss.backward()
-        with torch.no_grad():
-            b -= lr * b.grad
-            w -= lr * w.grad
-        b.grad.zero_()
-        w.grad.zero_()
-        losses.append(loss.item())
-""")
 
-NUMPY = textwrap.dedent("""\
-    for epoch in range(n_epochs):
-        yhat = b + w * x_train
-        error = (yhat - y_train)
-        b_grad = 2 * error.mean()
-        w_grad = 2 * (x_train * error).mean()
-        b = b - lr * b_grad
-        w = w - lr * w_grad
-""")
+def student_version(stage: str, losses: bool = True) -> str:
+    """The stage's own training loop as a student would write it in the cell: the
+    function's body, with ``tracker.log`` replaced by an optional ``losses`` list."""
+    source = textwrap.dedent(inspect.getsource(get_stage(stage).model_training))
+    body = textwrap.dedent("\n".join(source.splitlines()[1:]))
+    kept = []
+    for line in body.splitlines():
+        if "tracker.log(" in line:
+            if losses:
+                kept.append(line.split("tracker.log(")[0] + "losses.append(float(loss))")
+        elif not line.startswith("return "):
+            kept.append(line)
+    return ("losses = []\n" if losses else "") + "\n".join(kept) + "\n"
 
-MODULE = textwrap.dedent("""\
-    for epoch in range(n_epochs):
-        model.train()
-        yhat = model(x_train_tensor)
-        loss = loss_fn(yhat, y_train_tensor)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-""")
+
+def cell_line(body: str, text: str) -> int:
+    """The cell line of ``text`` in a body (the %%linreg line is line 1)."""
+    return next(i for i, line in enumerate(body.splitlines(), 2) if text in line)
+
+
+AUTOGRAD = student_version("autograd")
+MODULE = student_version("module")
+NUMPY = student_version("numpy", losses=False)
+
+#: The classic mistake: on a GPU, .to(device) copies b and w into non-leaf tensors.
+TO_DEVICE_AFTER_REQUIRES_GRAD = textwrap.dedent("""\
+    torch.manual_seed(seed)
+    b = torch.randn(1, requires_grad=True, dtype=torch.float).to(device)
+    w = torch.randn(1, requires_grad=True, dtype=torch.float).to(device)
+""") + AUTOGRAD
 
 NESTED_WITHOUT_RETURN = textwrap.dedent("""\
     class MyLinearRegression(nn.Module):
@@ -68,6 +67,14 @@ def _texts(captured) -> str:  # type: ignore[no-untyped-def]
 def _verdict(captured) -> str:  # type: ignore[no-untyped-def]
     return next(o.data["text/plain"] for o in captured.outputs
                 if o.data.get("text/html", "").startswith("<div class='linreg-verdict'"))
+
+
+@pytest.mark.parametrize("stage", list(BUILTIN_STAGES))
+def test_each_stages_own_loop_pasted_as_a_cell_is_judged_correct(run_cell_outputs, stage) -> None:
+    result, captured = run_cell_outputs(f"--stage {stage} --device cpu --epochs 50",
+                                        student_version(stage))
+    assert _verdict(captured).startswith("✔ Correct"), _verdict(captured)
+    assert result.epochs == 50
 
 
 def test_a_correct_autograd_cell_is_judged_correct_with_its_first_gradients(run_cell_outputs) -> None:
@@ -137,7 +144,8 @@ def test_model_forward_call_gets_a_hint_even_when_the_numbers_agree(run_cell_out
     _, captured = run_cell_outputs("--stage module --device cpu", body)
     verdict = _verdict(captured)
     assert verdict.startswith("✔ Correct")
-    assert "Hint: cell line 4 calls .forward(x): call model(x) instead" in verdict
+    line = cell_line(body, "model.forward(x_train_tensor)")
+    assert f"Hint: cell line {line} calls .forward(x): call model(x) instead" in verdict
 
 
 def test_to_device_after_requires_grad_is_explained_as_a_non_leaf(run_cell_outputs) -> None:
@@ -155,11 +163,7 @@ def test_to_device_after_requires_grad_is_explained_as_a_non_leaf(run_cell_outpu
 
 
 def test_to_device_after_requires_grad_gets_a_hint_where_it_works_by_accident(run_cell_outputs) -> None:
-    body = textwrap.dedent("""\
-        torch.manual_seed(seed)
-        b = torch.randn(1, requires_grad=True, dtype=torch.float).to(device)
-        w = torch.randn(1, requires_grad=True, dtype=torch.float).to(device)
-    """) + AUTOGRAD
+    body = TO_DEVICE_AFTER_REQUIRES_GRAD
     _, captured = run_cell_outputs("--stage autograd --device cpu", body)
     verdict = _verdict(captured)
     assert verdict.startswith("✔ Correct")
@@ -172,7 +176,7 @@ def test_an_in_place_update_outside_no_grad_is_named(run_cell_outputs) -> None:
     result, captured = run_cell_outputs("--stage autograd --device cpu", body)
     assert result is None
     text = _texts(captured)
-    assert "Cell line 8, in <module>\n    b -= lr * b.grad" in text
+    assert f"Cell line {cell_line(body, 'b -= lr')}, in <module>\n    b -= lr * b.grad" in text
     assert "RuntimeError: a leaf Variable that requires grad is being used in an in-place" in text
     assert "Likely mistake: an in-place update of a parameter outside `with torch.no_grad():`" in text
 
@@ -194,11 +198,7 @@ def test_on_a_gpu_data_left_on_the_cpu_is_named(run_cell_outputs) -> None:
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_on_a_gpu_to_device_after_requires_grad_is_named(run_cell_outputs) -> None:
-    body = textwrap.dedent("""\
-        torch.manual_seed(seed)
-        b = torch.randn(1, requires_grad=True, dtype=torch.float).to(device)
-        w = torch.randn(1, requires_grad=True, dtype=torch.float).to(device)
-    """) + AUTOGRAD
+    body = TO_DEVICE_AFTER_REQUIRES_GRAD
     result, captured = run_cell_outputs("--stage autograd --device cuda", body)
     assert result is None
     assert "Likely mistake: b and w are not leaf tensors" in _verdict(captured)
@@ -222,8 +222,7 @@ def test_a_diverging_learning_rate_stops_early_and_suggests_one_that_works(run_c
 
 
 def test_a_diverging_numpy_cell_says_at_which_epoch_from_its_losses(run_cell_outputs) -> None:
-    body = "losses = []\n" + NUMPY.replace("    b_grad =", "    losses.append(float((error ** 2).mean()))\n"
-                                           "    b_grad =")
+    body = student_version("numpy")
     _, captured = run_cell_outputs("--stage numpy --lr 1.5", body)
     verdict = _verdict(captured)
     assert verdict.startswith("✘ This learning rate makes gradient descent diverge")
