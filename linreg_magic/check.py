@@ -270,11 +270,12 @@ def _values(a: np.ndarray) -> str:
 
 @dataclass
 class StudentRun:
-    """A checked student run: their Result (None if their code failed), the verdict."""
+    """A checked student run: their Result (None if their code failed), the verdict,
+    and the reference run it was compared with (None if their code could not compile)."""
 
     stage: str
     result: Result | None
-    reference: Result
+    reference: Result | None
     verdict: Verdict
     error: StudentError | None = None
     stopped: str | None = None
@@ -296,12 +297,16 @@ def run_student(options: Options, body: str, *, magic_line: str = "") -> Student
     code, syntax_error = compile_body(body, filename, magic_line)
     findings = Findings.of(body)
     data = make_data(options)
+    if code is None or syntax_error is not None:
+        error = syntax_error or StudentError("SyntaxError", "", ())
+        verdict = Verdict(False, "Your code has a syntax error, so it did not run",
+                          mistakes=(f"cell line {error.line}: {error.message}",))
+        return StudentRun(stage.name, None, None, verdict, error=error)
     reference, reference_grads = _reference_run(options)
-    if code is None:
-        assert syntax_error is not None
-        verdict = Verdict(False, "your code has a syntax error, so it did not run",
-                          mistakes=(f"line {syntax_error.line}: {syntax_error.message}",))
-        return StudentRun(stage.name, None, reference, verdict, error=syntax_error)
+    if reference.stopped and "interrupted" in reference.stopped:
+        verdict = Verdict(False, f"Interrupted while the reference ran ({reference.stopped}); "
+                                 "your code did not run")
+        return StudentRun(stage.name, None, reference, verdict, stopped=reference.stopped)
     import matplotlib
 
     saved = MatplotlibState.save(matplotlib)

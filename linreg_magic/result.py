@@ -102,9 +102,12 @@ class Result:
             return float(QuadraticMSE.of(x, y)(self.intercept, self.coef))
 
     def __repr__(self) -> str:
-        slope = f"w={self.w:.4f}" if self.coef.size == 1 else "coef=[" + ", ".join(
-            f"{v:.4f}" for v in self.coef) + "]"
+        def num(value: float, digits: int = 4) -> str:  # a diverged run's huge values stay short
+            return f"{value:.{digits}f}" if abs(value) < 1e6 else f"{value:.4g}"
+
+        slope = f"w={num(self.w)}" if self.coef.size == 1 else "coef=[" + ", ".join(
+            num(v) for v in self.coef) + "]"
         stopped = f", stopped={self.stopped!r}" if self.stopped else ""
-        return (f"Result(stage={self.stage!r}, device={self.device!r}, b={self.b:.4f}, {slope}, "
-                f"train_loss={self.train_loss:.5f}, epochs={self.epochs}, "
+        return (f"Result(stage={self.stage!r}, device={self.device!r}, b={num(self.b)}, {slope}, "
+                f"train_loss={num(self.train_loss, 5)}, epochs={self.epochs}, "
                 f"seconds={self.seconds:.3f}{stopped})")

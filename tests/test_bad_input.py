@@ -177,3 +177,43 @@ def test_arbitrary_option_strings_give_a_result_or_one_usage_error_line(ip, toke
         assert isinstance(value, Result) or (value is None and first in COMMANDS), line
     for name in set(ip.user_ns) - before:
         ip.user_ns.pop(name)
+
+
+# -- arbitrary student code -------------------------------------------------------
+
+_LINES = [
+    "for epoch in range(n_epochs):", "    yhat = b + w * x_train_tensor", "    pass",
+    "loss = ((b + w * x_train_tensor - y_train_tensor) ** 2).mean()",
+    "loss = loss_fn(model(x_train_tensor), y_train_tensor)",
+    "loss.backward()", "with torch.no_grad():", "    b -= lr * b.grad", "b -= lr * b.grad", "b.grad.zero_()",
+    "optimizer.step()", "optimizer.zero_grad()", "b = None", "del w", "w = torch.zeros(5)", "model = 3",
+    "losses = [1, 'x']", "losses = [float('inf')]", "losses = 7", "b = b * float('nan')",
+    "raise ValueError('x')",
+    "1 / 0", "x = (", "torch.set_grad_enabled(False)", "np.random.seed(1)", "torch.manual_seed(1)",
+    "import matplotlib; matplotlib.rcParams['lines.linewidth'] = 7", "import random; random.seed(5)",
+    "b = b - lr * 2 * ((b + w * x_train - y_train)).mean()", "model = nn.Linear(1, 1)",
+    "class M(nn.Module):", "    def forward(self, x):", "        self.x = x", "model = M()",
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.sampled_from(_LINES), min_size=1, max_size=7),
+       stage=st.sampled_from(["numpy", "tensors", "autograd", "optimizer", "module", "nested"]))
+def test_arbitrary_student_code_never_breaks_the_session(ip, lines: list[str], stage: str) -> None:
+    random.seed(2)
+    np.random.seed(2)
+    torch.manual_seed(2)
+    states = (random.getstate(), np.random.get_state()[1].copy(), torch.random.get_rng_state().clone())
+    names = set(ip.user_ns)
+    body = "\n".join(lines) + "\n"
+    with capture_output():
+        value = ip.run_cell_magic("linreg", f"--stage {stage} --device cpu --epochs 3 --n 20", body)
+    assert value is None or isinstance(value, Result)
+    assert random.getstate() == states[0]
+    assert np.array_equal(np.random.get_state()[1], states[1])
+    assert torch.equal(torch.random.get_rng_state(), states[2])
+    assert torch.is_grad_enabled()
+    assert set(ip.user_ns) - names <= {"_", "__", "___"}
+    import matplotlib
+
+    matplotlib.rcParams["lines.linewidth"] = matplotlib.rcParamsDefault["lines.linewidth"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import textwrap
@@ -169,6 +170,16 @@ def test_ctrl_c_in_the_reference_run_shows_the_epochs_that_ran(ip, run_cell_outp
     assert f"{interrupting_stage} · cpu" in _texts(captured)
     assert "stopped at epoch 7" in captured.outputs[0].data["text/plain"]
     assert ip.run_cell("ok_after = True").success and ip.user_ns.pop("ok_after")
+
+
+def test_ctrl_c_while_the_reference_runs_for_a_check_skips_the_students_code(run_cell_outputs,
+                                                                            interrupting_stage) -> None:
+    body = "import os\nos.environ['LINREG_TEST_STUDENT_RAN'] = '1'\n"
+    result, captured = run_cell_outputs(f"--stage {interrupting_stage} --device cpu", body)
+    assert result is None
+    assert ("Interrupted while the reference ran (stopped at epoch 7 of 1000 (interrupted)); "
+            "your code did not run") in _texts(captured)
+    assert "LINREG_TEST_STUDENT_RAN" not in os.environ
 
 
 @pytest.mark.parametrize(("stage", "lr", "epoch"), [("numpy", "1.5", 353), ("autograd", "2", 32),
