@@ -299,8 +299,9 @@ def run_student(options: Options, body: str, *, magic_line: str = "") -> Student
     data = make_data(options)
     if code is None or syntax_error is not None:
         error = syntax_error or StudentError("SyntaxError", "", ())
-        verdict = Verdict(False, "Your code has a syntax error, so it did not run",
-                          mistakes=(f"cell line {error.line}: {error.message}",))
+        where = f" at cell line {error.line}" if error.line else ""
+        verdict = Verdict(False, f"Your code did not run: {error.kind}{where}",
+                          mistakes=(error.message,))
         return StudentRun(stage.name, None, None, verdict, error=error)
     reference, reference_grads = _reference_run(options)
     if reference.stopped and "interrupted" in reference.stopped:
@@ -323,14 +324,14 @@ def compile_body(body: str, filename: str, magic_line: str = "") -> tuple[CodeTy
     """The body compiled with cell line numbers (the magic's line is line 1)."""
     lines = [f"%%linreg {magic_line}".rstrip() + "\n", *body.splitlines(True)]
     linecache.cache[filename] = (sum(map(len, lines)), None, lines, filename)
-    try:
-        tree = ast.parse(body, filename)
+    try:  # a blank first line, so that every line number (messages too) is the cell's
+        return compile("\n" + body, filename, "exec"), None
     except SyntaxError as exc:
-        lineno = (exc.lineno or 0) + 1
-        source = (lines[lineno - 1].strip() if 0 < lineno <= len(lines) else "")
-        return None, StudentError("SyntaxError", exc.msg, ((lineno, "<cell>", source),))
-    ast.increment_lineno(tree, 1)
-    return compile(tree, filename, "exec"), None
+        lineno = exc.lineno or 0
+        frames = ((lineno, "<cell>", lines[lineno - 1].strip()),) if 1 < lineno <= len(lines) else ()
+        return None, StudentError(type(exc).__name__, exc.msg, frames)
+    except ValueError as exc:  # e.g. a NUL character pasted into the cell
+        return None, StudentError("SyntaxError", str(exc), ())
 
 
 @dataclass
@@ -590,10 +591,9 @@ class Findings:
     @classmethod
     def of(cls, body: str) -> Findings:
         try:
-            tree = ast.parse(body)
-        except SyntaxError:
+            tree = ast.parse("\n" + body)  # cell line numbers: the %%linreg line is line 1
+        except (SyntaxError, ValueError):
             return cls()
-        ast.increment_lineno(tree, 1)
         calls, no_return, to_after = [], [], []
         backward = zero = False
         for node in ast.walk(tree):
