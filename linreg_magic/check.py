@@ -35,6 +35,7 @@ import numpy as np
 
 from .data import Dataset, make_data
 from .engine import (
+    Diverged,
     build_result,
     call_step,
     divergence_note,
@@ -47,7 +48,7 @@ from .engine import (
 from .options import Options
 from .result import Result
 from .stage import Stage
-from .tracker import Diverged, Recording, Tracker
+from .tracker import Recording, Tracker
 
 __all__ = ["Contract", "StudentError", "StudentRun", "Verdict", "contract", "run_student"]
 

@@ -25,9 +25,18 @@ from .options import Options, usage_error
 from .registry import get_stage, ladder
 from .result import BOOK, Reference, Result
 from .stage import Stage
-from .tracker import Diverged, Recording, Tracker
+from .tracker import Recording, Tracker
 
-__all__ = ["run", "run_options", "run_student"]
+__all__ = ["Diverged", "run", "run_options", "run_student"]
+
+
+class Diverged(ArithmeticError):
+    """A run's loss (or a gradient) became inf or NaN; ``epoch`` is 1-based."""
+
+    def __init__(self, epoch: int, value: float) -> None:
+        super().__init__(f"a value became {value} at epoch {epoch}")
+        self.epoch = epoch
+        self.value = value
 
 
 def run(options: Options | None = None, /, *,
@@ -98,29 +107,46 @@ def _train(stage: Stage, options: Options, device: str, data: Dataset,
            progress: Callable[[Tracker], None] | None,
            prepared: Callable[[dict[str, Any]], None] | None = None) -> Result:
     ns = prepare_namespace(stage, options, device, data)
-    tracker = Tracker(options.epochs, progress=progress)
+    tracker = Tracker(options.epochs, progress=_stop_when_diverged(progress))
     tracker.start(stage_parameters(stage, ns))
     ns["tracker"] = tracker
     if prepared is not None:
         prepared(ns)
     stopped: str | None = None
-    diverged: Diverged | None = None
     start = time.perf_counter()
     try:
         with np.errstate(over="ignore", invalid="ignore"):
             ns.update(call_step(stage.model_training, ns))
     except KeyboardInterrupt:
         stopped = f"stopped at epoch {tracker.epoch} of {options.epochs} (interrupted)"
-    except Diverged as exc:
-        diverged = exc
-        stopped = divergence_note(exc.epoch, exc.value, options.lr, data)
+    except Diverged:
+        pass  # the recording says where
     synchronize(device)
     seconds = time.perf_counter() - start
     rec = tracker.snapshot()
-    if diverged is not None:
-        rec = rec.upto(diverged.epoch - 1)
+    bad = np.flatnonzero(~np.isfinite(rec.losses))
+    if len(bad):
+        epoch = int(bad[0]) + 1
+        stopped = divergence_note(epoch, float(rec.losses[bad[0]]), options.lr, data)
+        rec = Recording(rec.names, rec.shapes, rec.losses[:epoch - 1], rec.path[:epoch])
     return build_result(stage, options, device, data, ns, rec, seconds,
                         autograd=graph_inputs(stage, ns, tracker), stopped=stopped)
+
+
+def _stop_when_diverged(progress: Callable[[Tracker], None] | None) -> Callable[[Tracker], None]:
+    """The progress callback, after a look at the last loss: an inf or NaN stops the
+    run (one host sync, a few times a second, never every epoch)."""
+
+    def check(tracker: Tracker) -> None:
+        loss = tracker.last_loss
+        if loss is not None:
+            value = float(loss)
+            if not np.isfinite(value):
+                raise Diverged(tracker.epoch, value)
+        if progress is not None:
+            progress(tracker)
+
+    return check
 
 
 def largest_stable_lr(data: Dataset) -> float:

@@ -10,7 +10,6 @@ snapshot, a few times a second).
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,16 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Diverged", "Recording", "Tracker"]
-
-
-class Diverged(ArithmeticError):
-    """The loss became inf or NaN; ``epoch`` is the first such epoch (1-based)."""
-
-    def __init__(self, epoch: int, value: float) -> None:
-        super().__init__(f"the loss became {value} at epoch {epoch}")
-        self.epoch = epoch
-        self.value = value
+__all__ = ["Recording", "Tracker"]
 
 
 @dataclass(frozen=True)
@@ -42,10 +32,6 @@ class Recording:
     @property
     def epochs(self) -> int:
         return len(self.losses)
-
-    def upto(self, epochs: int) -> Recording:
-        """The first ``epochs`` epochs only (the path keeps rows 0..epochs)."""
-        return Recording(self.names, self.shapes, self.losses[:epochs], self.path[:epochs + 1])
 
     def params_at(self, row: int) -> dict[str, np.ndarray]:
         """Each parameter, by name, at row ``row`` of the path."""
@@ -70,9 +56,7 @@ class Tracker:
     """Records the loss and the parameters once per epoch, cheaply.
 
     ``progress(tracker)``, if given, is called at most every ``interval`` seconds
-    during training (for a live view); it may call :meth:`snapshot`.  About as
-    often, and after the last epoch, the losses so far are checked for inf/NaN
-    (one host sync): :class:`Diverged` stops a run that blew up.
+    during training (for a live view); it may call :meth:`snapshot`.
     """
 
     def __init__(self, n_epochs: int, *, progress: Callable[[Tracker], None] | None = None,
@@ -85,8 +69,6 @@ class Tracker:
         self._progress = progress
         self._interval = interval
         self._next_progress = time.perf_counter() + interval
-        self._next_check = self._next_progress
-        self._checked = 0
         self._torch = False
         self._losses: list[Any] = []
         self._rows: Any = None
@@ -139,31 +121,12 @@ class Tracker:
                 views = self._views
             torch.cat(views, out=self._rows[i + 1])
         else:
-            value = float(loss)
-            self._losses.append(value)
+            self._losses.append(float(loss))
             self._path[i + 1] = np.concatenate([np.ravel(v) for v in params.values()])
-            if not math.isfinite(value):
-                self.epoch = i + 1
-                raise Diverged(i + 1, value)
         self.epoch = i + 1
-        if self._torch and (self.epoch == self.n_epochs or time.perf_counter() >= self._next_check):
-            self._check_finite()
         if self._progress is not None and time.perf_counter() >= self._next_progress:
             self._progress(self)
             self._next_progress = time.perf_counter() + self._interval
-
-    def _check_finite(self) -> None:
-        import torch
-
-        start, end = self._checked, self.epoch
-        self._checked, self._next_check = end, time.perf_counter() + self._interval
-        if end <= start:
-            return
-        block = torch.stack(self._losses[start:end])
-        bad = ~torch.isfinite(block)
-        if bool(bad.any()):
-            first = int(bad.nonzero()[0, 0])
-            raise Diverged(start + first + 1, float(block[first]))
 
     # -- read back ------------------------------------------------------------
     def snapshot(self) -> Recording:

@@ -204,3 +204,14 @@ def test_the_largest_stable_lr_is_where_gradient_descent_starts_to_diverge() -> 
     limit = largest_stable_lr(make_data(Options()))
     assert linreg_magic.run(stage="numpy", lr=0.98 * limit, epochs=3000).stopped is None
     assert linreg_magic.run(stage="numpy", lr=1.1 * limit, epochs=3000).stopped.startswith("diverged")
+
+
+def test_a_long_diverging_run_stops_long_before_its_last_epoch() -> None:
+    from linreg_magic.engine import run_options
+    from linreg_magic.options import Options
+
+    trackers = []
+    result = run_options(Options(stage="numpy", lr=1.5, epochs=1_000_000),
+                         prepared=lambda ns: trackers.append(ns["tracker"]))
+    assert result.stopped.startswith("diverged at epoch 353 ")
+    assert trackers[0].epoch < 1_000_000  # stopped by the check, a few times a second
