@@ -107,15 +107,14 @@ def contract(options: Options) -> Contract:
     """The contract of ``options.stage``, read from the stage's own steps: what its
     preparation and configuration make, what its training takes and returns."""
     stage, device = resolve_run(options)
-    quick = options.replace(epochs=1)
-    data = make_data(quick)
+    data = make_data(options)
     with preserved_random_state(stage.uses_torch, device), _quiet(), _torch_modes(stage):
-        ns = prepare_namespace(stage, quick, device, data)
+        ns = prepare_namespace(stage, options, device, data)
         given = {**body_imports(stage), **ns}
         provided = tuple((name, describe_value(name, given[name], options)) for name in given)
-        tracker = Tracker(1)
+        tracker = Tracker(1)  # one epoch tells what the training code leaves behind
         tracker.start(stage_parameters(stage, ns))
-        made = call_step(stage.model_training, {**ns, "tracker": tracker})
+        made = call_step(stage.model_training, {**ns, "n_epochs": 1, "tracker": tracker})
     uses = tuple(n for n in _step_names(stage.model_training) if n != "tracker")
     required = result_names(stage)
     expected = tuple((name, _expected_text(stage, name, ns)) for name in required)
@@ -688,9 +687,10 @@ def judge(stage: Stage, options: Options, data: Dataset, out: _Outcome, referenc
 
 def _summary(ok: bool, stage: Stage, out: _Outcome, comparisons: list[Comparison], tol: float,
              reference_diverged: bool) -> str:
-    names = "model matches" if stage.returns == "model" else "b and w match"
+    subject, agree, differ = (("model", "matches", "differs") if stage.returns == "model"
+                              else ("b and w", "match", "differ"))
     if ok:
-        return (f"Correct: your {names} the reference run (same data, seed and device) "
+        return (f"Correct: your {subject} {agree} the reference run (same data, seed and device) "
                 f"within {tol:g}")
     if out.error is not None:
         line = f" at cell line {out.error.line}" if out.error.line else ""
@@ -701,8 +701,7 @@ def _summary(ok: bool, stage: Stage, out: _Outcome, comparisons: list[Comparison
         return "This learning rate makes gradient descent diverge, for the reference run too"
     if not comparisons:
         return "Your code ran, but the stage could not read its result"
-    return (f"Not yet: your {names.split()[0]} {'differs' if stage.returns == 'model' else 'differ'} "
-            "from the reference run (same data, seed and device)")
+    return f"Not yet: your {subject} {differ} from the reference run (same data, seed and device)"
 
 
 def _first_gradients(student: Mapping[str, list[tuple[np.ndarray, np.ndarray]]],

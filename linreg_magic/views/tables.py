@@ -55,7 +55,9 @@ def params_rows(result: Result) -> list[tuple[str, float, float | None, float, f
 
 
 def _num(value: float | None, digits: int = 8) -> str:
-    return "" if value is None else f"{value:.{digits}f}"
+    if value is None:
+        return ""
+    return f"{value:.{digits}f}" if abs(value) < 1e6 else f"{value:.4g}"  # a diverged run: e-notation
 
 
 def _book(value: float | None, digits: int) -> str:
@@ -75,10 +77,10 @@ def params_text(result: Result) -> str:
     head = ("parameter", "learned", "true", "closed form (sklearn)", "book")
     body = [(name, _num(v), _num(t, 4) if t is not None else "", _num(r), _book(bk, digits))
             for name, v, t, r, bk in rows]
-    loss = ("training MSE", f"{result.train_loss:.8f}", "", f"{result.reference.train_loss:.8f}", "")
+    loss = ("training MSE", _num(result.train_loss), "", f"{result.reference.train_loss:.8f}", "")
     body.append(loss)
     if result.val_loss is not None and result.reference.val_loss is not None:
-        body.append(("validation MSE", f"{result.val_loss:.8f}", "",
+        body.append(("validation MSE", _num(result.val_loss), "",
                      f"{result.reference.val_loss:.8f}", ""))
     widths = [max(len(r[i]) for r in (head, *body)) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in (head, *body)]
@@ -100,10 +102,10 @@ def params_html(result: Result) -> str:
 
     for name, value, true, ref, book in rows:
         out.append(row(name, f"<b>{_num(value)}</b>", _num(true, 4), _num(ref), _book(book, digits)))
-    out.append(row("training MSE", f"{result.train_loss:.8f}", "",
+    out.append(row("training MSE", _num(result.train_loss), "",
                    f"{result.reference.train_loss:.8f}", ""))
     if result.val_loss is not None and result.reference.val_loss is not None:
-        out.append(row("validation MSE", f"{result.val_loss:.8f}", "",
+        out.append(row("validation MSE", _num(result.val_loss), "",
                        f"{result.reference.val_loss:.8f}", ""))
     out.append("</tbody></table>")
     return "".join(out)
