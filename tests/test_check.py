@@ -119,7 +119,7 @@ def test_a_missing_zero_grad_is_named_from_the_accumulated_gradients(run_cell_ou
     body = AUTOGRAD.replace("    b.grad.zero_()\n    w.grad.zero_()\n", "")
     result, captured = run_cell_outputs("--stage autograd --device cpu", body)
     verdict = _verdict(captured)
-    assert verdict.startswith("✘ Not yet")
+    assert verdict.startswith("✘ Not yet: your b and w differ from the reference run")
     assert "Likely mistake: the gradients accumulate: in epoch 2 b.grad held" in verdict
     assert "zero_grad()" in verdict
     assert isinstance(result, Result)  # the wrong run is still shown
@@ -286,6 +286,7 @@ def test_contract_is_read_from_the_stage_steps(ip) -> None:
     assert "torch           import torch" in text and "nn              import torch.nn as nn" in text
     assert "The reference's training code uses: x_train_tensor, y_train_tensor, b, w, lr, n_epochs" in text
     assert "Expected after your code:\n  b" in text
+    assert "n_epochs        1000\n" in text
     assert "loss            the last epoch's loss tensor: its autograd graph is drawn" in text
     assert "losses" in text
 

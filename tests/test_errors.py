@@ -194,6 +194,8 @@ def test_a_diverging_reference_run_stops_and_says_which_lr_would_work(ip, stage,
     assert result.stopped.endswith("try --lr 0.5")
     assert len(result.losses) == epoch - 1 and np.all(np.isfinite(result.losses))
     assert f"diverged at epoch {epoch}" in captured.outputs[0].data["text/plain"]
+    table = captured.outputs[1].data["text/plain"]
+    assert "training MSE" in table and "e+" in table  # huge numbers stay short
 
 
 def test_the_largest_stable_lr_is_where_gradient_descent_starts_to_diverge() -> None:
