@@ -496,11 +496,14 @@ def _facts(stage: Stage, scope: Mapping[str, Any], provided: Mapping[str, Any]) 
             facts.setdefault("non_leaf", [])
             if value.requires_grad and not value.is_leaf:
                 facts["non_leaf"].append(name)
-            if name in provided and value is not provided[name]:
+            given = provided.get(name)
+            # trained in place from autograd on: another object means new parameters
+            if isinstance(given, torch.Tensor) and given.requires_grad and value is not given:
                 facts.setdefault("replaced", []).append(name)
         if name == "model" and isinstance(value, torch.nn.Module):
-            devices = {p.device.type for p in value.parameters()}
-            facts["model_devices"] = sorted(devices)
+            given_ids = {id(p) for p in provided.values()}
+            if any(id(p) not in given_ids for p in value.parameters()):
+                facts.setdefault("replaced", []).append(name)
     return facts
 
 
@@ -585,6 +588,7 @@ class Findings:
     forward_calls: tuple[int, ...] = ()
     forward_without_return: tuple[int, ...] = ()
     to_after_requires_grad: tuple[int, ...] = ()
+    fixed_epochs: tuple[int, ...] = ()  # for ... in range(100)
     backward: bool = False
     zero_grad: bool = False
 
@@ -594,10 +598,12 @@ class Findings:
             tree = ast.parse("\n" + body)  # cell line numbers: the %%linreg line is line 1
         except (SyntaxError, ValueError):
             return cls()
-        calls, no_return, to_after = [], [], []
+        calls, no_return, to_after, fixed = [], [], [], []
         backward = zero = False
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if isinstance(node, ast.For) and _fixed_range(node.iter):
+                fixed.append(node.lineno)
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 attr, target = node.func.attr, node.func.value
                 if attr == "forward" and not _is_super(target):
                     calls.append(node.lineno)
@@ -613,7 +619,14 @@ class Findings:
             elif isinstance(node, ast.FunctionDef) and node.name == "forward" and not any(
                     isinstance(n, ast.Return) and n.value is not None for n in ast.walk(node)):
                 no_return.append(node.lineno)
-        return cls(tuple(sorted(calls)), tuple(no_return), tuple(sorted(to_after)), backward, zero)
+        return cls(tuple(sorted(calls)), tuple(no_return), tuple(sorted(to_after)),
+                   tuple(sorted(fixed)), backward, zero)
+
+
+def _fixed_range(node: ast.expr) -> bool:
+    """``range(100)``: a loop whose length ignores ``n_epochs``."""
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range"
+            and len(node.args) == 1 and isinstance(node.args[0], ast.Constant))
 
 
 def _is_super(node: ast.expr) -> bool:
@@ -673,7 +686,7 @@ def judge(stage: Stage, options: Options, data: Dataset, out: _Outcome, referenc
     ok = (bool(comparisons) and all(c.ok for c in comparisons) and not mistakes
           and out.error is None and not interrupted)
     if not ok and result is not None and not mistakes and not interrupted:
-        mistakes += _explain_numbers(comparisons, findings, out)
+        mistakes += _explain_numbers(comparisons, findings, out, options.epochs)
     hints: list[str] = []
     if result is None and out.error is None:
         mistakes[:0] = out.problems
@@ -788,20 +801,34 @@ def explain_error(exc: BaseException, findings: Findings, error: StudentError | 
     return found
 
 
-def _explain_numbers(comparisons: list[Comparison], findings: Findings, out: _Outcome) -> list[str]:
+def _explain_numbers(comparisons: list[Comparison], findings: Findings, out: _Outcome,
+                     epochs: int) -> list[str]:
+    """Why the end point differs when the code ran: most likely first."""
+    found = []
     grads = [c for c in comparisons if ".grad" in c.name]
     if grads and not all(c.ok for c in grads):
-        return ["your first gradients differ from the reference's: check the forward pass "
-                "(yhat = b + w * x_train_tensor) and the loss (the mean of the squared errors)"]
+        found.append("your first gradients differ from the reference's: check the forward pass "
+                     "(yhat = b + w * x_train_tensor) and the loss (the mean of the squared errors)")
     if findings.backward and not findings.zero_grad:
-        return ["your code never zeroes the gradients, so they accumulate: call "
-                "optimizer.zero_grad() (or b.grad.zero_() and w.grad.zero_()) after each update"]
+        found.append("your code never zeroes the gradients, so they accumulate: call "
+                     "optimizer.zero_grad() (or b.grad.zero_() and w.grad.zero_()) after each update")
+    ran = out.result.epochs if out.result is not None else 0
+    if ran and ran != epochs:
+        found.append(f"your loop ran {ran} epochs (your losses list has {ran} entries), the "
+                     f"reference {epochs}: loop over range(n_epochs)")
+    elif findings.fixed_epochs:
+        found.append(f"cell line {findings.fixed_epochs[0]} loops a fixed number of times: use "
+                     "range(n_epochs), so that it trains as long as the reference")
     if "replaced" in out.namespace_facts:
-        return ["you created new parameters instead of training the ones provided: a different "
-                "start gives a different end point after the same epochs (use the b, w or model "
-                "provided, or torch.manual_seed(seed) first)"]
-    return ["the first epoch agrees but the end point differs: train for n_epochs epochs with "
-            "the learning rate lr (both provided), one update per epoch"]
+        found.append("you created new parameters instead of training the ones provided: a different "
+                     "start gives a different end point after the same epochs (use the b, w or "
+                     "model provided, or torch.manual_seed(seed) first)")
+    if not found:
+        agree = " although the first epoch's gradients agree" if grads else ""
+        found.append(f"the end point differs{agree}: train for n_epochs epochs with the learning "
+                     "rate lr (both provided), one update per epoch, and check the gradient formulas "
+                     "and the update (b - lr * b_grad)")
+    return found
 
 
 def _hints(stage: Stage, findings: Findings, out: _Outcome, mistakes: list[str]) -> list[str]:

@@ -316,3 +316,26 @@ def test_a_student_run_leaves_random_states_and_grad_mode_as_they_were(run_cell_
     assert np.array_equal(np.random.get_state()[1], expected[0])
     assert torch.equal(torch.random.get_rng_state(), expected[1])
     assert torch.is_grad_enabled()
+
+
+def test_a_loop_of_fixed_length_is_named_with_its_line(run_cell_outputs) -> None:
+    body = NUMPY.replace("range(n_epochs)", "range(100)")
+    _, captured = run_cell_outputs("--stage numpy", body)
+    line = cell_line(body, "range(100)")
+    assert f"Likely mistake: cell line {line} loops a fixed number of times: use range(n_epochs)" \
+        in _verdict(captured)
+
+
+def test_the_number_of_epochs_in_the_losses_list_is_compared(run_cell_outputs) -> None:
+    body = AUTOGRAD.replace("range(n_epochs)", "range(n_epochs // 2)")
+    _, captured = run_cell_outputs("--stage autograd --device cpu", body)
+    assert ("Likely mistake: your loop ran 500 epochs (your losses list has 500 entries), the "
+            "reference 1000") in _verdict(captured)
+
+
+def test_a_new_unseeded_model_is_named_as_new_parameters(run_cell_outputs) -> None:
+    body = "torch.manual_seed(7)\nmodel = nn.Sequential(nn.Linear(1, 1)).to(device)\n" \
+           "optimizer = optim.SGD(model.parameters(), lr=lr)\n" + student_version("sequential")
+    _, captured = run_cell_outputs("--stage sequential --device cpu --epochs 20", body)
+    assert "Likely mistake: you created new parameters instead of training the ones provided" \
+        in _verdict(captured)
