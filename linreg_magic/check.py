@@ -117,7 +117,7 @@ def contract(options: Options) -> Contract:
         made = call_step(stage.model_training, {**ns, "n_epochs": 1, "tracker": tracker})
     uses = tuple(n for n in _step_names(stage.model_training) if n != "tracker")
     required = result_names(stage)
-    expected = tuple((name, _expected_text(stage, name, ns)) for name in required)
+    expected = tuple((name, _expected_text(stage, name)) for name in required)
     optional = [(name, _optional_text(stage, name)) for name in made if name not in required]
     if "loss" not in made and stage.uses_torch:
         optional.append(("loss", _optional_text(stage, "loss")))
@@ -137,7 +137,7 @@ def _step_names(step: Any) -> tuple[str, ...]:
     return tuple(inspect.signature(step).parameters)
 
 
-def _expected_text(stage: Stage, name: str, ns: Mapping[str, Any]) -> str:
+def _expected_text(stage: Stage, name: str) -> str:
     if name == "model":
         return "the trained nn.Module (the model provided, or one you build)"
     what = "intercept" if name == "b" else "slope"
