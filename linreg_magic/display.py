@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 from IPython.display import display
 
 if TYPE_CHECKING:
+    from .check import Contract, StudentError, StudentRun, Verdict
     from .result import Result
 
-__all__ = ["show_code", "show_compare", "show_diff", "show_result", "show_surface"]
+__all__ = ["show_code", "show_compare", "show_contract", "show_diff", "show_result", "show_student_run",
+           "show_surface"]
 
 
 def _publish(bundle: dict[str, str]) -> None:
@@ -167,3 +169,54 @@ def show_stage_list() -> None:
     _publish({"text/html": f"<table><thead><tr><th></th><th {left}>stage</th>"
                            f"<th {left}>what it teaches</th></tr></thead><tbody>{rows}</tbody></table>",
               "text/plain": text})
+
+
+def show_contract(contract: Contract) -> None:
+    """What a stage's cell body is given and must leave behind."""
+    _publish({"text/html": contract.html(), "text/plain": contract.text()})
+
+
+def show_verdict(verdict: Verdict) -> None:
+    """Right or not, the numbers against the reference, the likely mistake, hints."""
+    color = "#1a7f37" if verdict.ok else "#b00020"
+    rows = "".join(
+        f"<tr><td>{html.escape(c.name)}</td><td>{html.escape(_short(c.yours))}</td>"
+        f"<td>{html.escape(_short(c.reference))}</td><td>{c.difference:.2g}</td>"
+        f"<td style='color:{'#1a7f37' if c.ok else '#b00020'}'>{'ok' if c.ok else 'differs'}"
+        f" (tol {c.tolerance:g})</td></tr>" for c in verdict.comparisons)
+    table = (f"<table class='linreg-verdict'><thead><tr><th></th><th>yours</th><th>reference</th>"
+             f"<th>max diff</th><th></th></tr></thead><tbody>{rows}</tbody></table>" if rows else "")
+    notes = "".join(f"<li><b>{'Likely mistake' if i == 0 else 'Also possible'}:</b> "
+                    f"{html.escape(m)}</li>" for i, m in enumerate(verdict.mistakes))
+    notes += "".join(f"<li><b>Hint:</b> {html.escape(h)}</li>" for h in verdict.hints)
+    body = (f"<div class='linreg-verdict' style='font-family:sans-serif;border-left:4px solid "
+            f"{color};padding-left:8px'><b style='color:{color}'>{'✔' if verdict.ok else '✘'} "
+            f"{html.escape(verdict.summary)}</b>{table}"
+            f"{f'<ul>{notes}</ul>' if notes else ''}</div>")
+    _publish({"text/html": body, "text/plain": verdict.text()})
+
+
+def _short(values: object) -> str:
+    import numpy as np
+
+    flat = np.ravel(np.asarray(values, dtype=float))
+    return ", ".join(f"{v:.6g}" for v in flat[:4]) + (", …" if flat.size > 4 else "")
+
+
+def show_student_error(error: StudentError) -> None:
+    """The student's traceback, shortened to the frames of their cell."""
+    _publish({"text/html": f"<pre class='linreg-error' style='color:#b00020'>"
+                           f"{html.escape(error.text())}</pre>",
+              "text/plain": error.text()})
+
+
+def show_student_run(run: StudentRun) -> None:
+    """A checked student run: the traceback if their code failed, the verdict,
+    then the same views as a reference run."""
+    title = f"Your code for the {run.stage} stage, checked against the reference"
+    _publish({"text/html": f"<h4 style='margin:4px 0'>{html.escape(title)}</h4>", "text/plain": title})
+    if run.error is not None:
+        show_student_error(run.error)
+    show_verdict(run.verdict)
+    if run.result is not None:
+        show_result(run.result)

@@ -28,7 +28,16 @@ from .result import BOOK, Reference, Result
 from .stage import Stage
 from .tracker import Recording, Tracker
 
-__all__ = ["LiveFrame", "run", "run_ladder", "run_options"]
+__all__ = ["Diverged", "LiveFrame", "run", "run_ladder", "run_options", "run_student"]
+
+
+class Diverged(ArithmeticError):
+    """A run's loss (or a gradient) became inf or NaN; ``epoch`` is 1-based."""
+
+    def __init__(self, epoch: int, value: float) -> None:
+        super().__init__(f"a value became {value} at epoch {epoch}")
+        self.epoch = epoch
+        self.value = value
 
 
 def run(options: Options | None = None, /, *,
@@ -84,18 +93,17 @@ class LiveFrame:
 
 def run_options(options: Options, *, progress: Callable[[Tracker], None] | None = None,
                 data: Dataset | None = None, live: Callable[[LiveFrame], None] | None = None,
-                ) -> Result:
+                prepared: Callable[[dict[str, Any]], None] | None = None) -> Result:
     """Run one stage. ``data`` replaces the data the options describe (e.g. the
     user's arrays); ``live`` is called with a :class:`LiveFrame` whenever the
     tracker reports progress (a few times a second, never per epoch) and, if it
-    has a ``ready(seconds) -> bool`` method, that method says so."""
-    stage = get_stage(options.stage)
-    check_stage_options(stage, options)
-    device = resolve_device(options.device, stage.uses_torch, stage.name)
+    has a ``ready(seconds) -> bool`` method, that method says so;
+    ``prepared(namespace)``, if given, is called just before training."""
+    stage, device = resolve_run(options)
     data = make_data(options) if data is None else data
     check_stage_data(stage, data)
     with preserved_random_state(stage.uses_torch, device):
-        return _train(stage, options, device, data, progress, live)
+        return _train(stage, options, device, data, progress, live, prepared)
 
 
 def run_ladder(options: Options, *, data: Dataset | None = None,
@@ -118,9 +126,23 @@ def run_ladder(options: Options, *, data: Dataset | None = None,
     return results
 
 
-def _train(stage: Stage, options: Options, device: str, data: Dataset,
-           progress: Callable[[Tracker], None] | None,
-           live: Callable[[LiveFrame], None] | None = None) -> Result:
+def run_student(options: Options, body: str, **how: Any) -> Any:
+    """Run a student's own code for a stage and check it (see :mod:`linreg_magic.check`)."""
+    from .check import run_student as _run_student
+
+    return _run_student(options, body, **how)
+
+
+def resolve_run(options: Options) -> tuple[Stage, str]:
+    """The stage and the concrete device, after every check that needs no data."""
+    stage = get_stage(options.stage)
+    check_stage_options(stage, options)
+    return stage, resolve_device(options.device, stage.uses_torch, stage.name)
+
+
+def prepare_namespace(stage: Stage, options: Options, device: str, data: Dataset) -> dict[str, Any]:
+    """The run namespace as the stage's training code finds it: data, settings,
+    and what ``data_preparation`` and ``model_configuration`` made."""
     ns: dict[str, Any] = {
         "x_train": data.x_train, "y_train": data.y_train,
         "x_val": data.x_val, "y_val": data.y_val,
@@ -129,17 +151,86 @@ def _train(stage: Stage, options: Options, device: str, data: Dataset,
     }
     ns.update(call_step(stage.data_preparation, ns))
     ns.update(call_step(stage.model_configuration, ns))
+    return ns
+
+
+def _train(stage: Stage, options: Options, device: str, data: Dataset,
+           progress: Callable[[Tracker], None] | None,
+           live: Callable[[LiveFrame], None] | None = None,
+           prepared: Callable[[dict[str, Any]], None] | None = None) -> Result:
+    ns = prepare_namespace(stage, options, device, data)
     if live is not None:
         progress = _with_live_frames(progress, live, stage, ns, data, lambda: start)
-    tracker = Tracker(options.epochs, progress=progress)
+    tracker = Tracker(options.epochs, progress=_stop_when_diverged(progress))
     tracker.start(stage_parameters(stage, ns))
     ns["tracker"] = tracker
+    if prepared is not None:
+        prepared(ns)
+    stopped: str | None = None
     start = time.perf_counter()
-    ns.update(call_step(stage.model_training, ns))
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            ns.update(call_step(stage.model_training, ns))
+    except KeyboardInterrupt:
+        stopped = f"stopped at epoch {tracker.epoch} of {options.epochs} (interrupted)"
+    except Diverged:
+        pass  # the recording says where
     synchronize(device)
     seconds = time.perf_counter() - start
-    return build_result(stage, options, device, data, ns, tracker.snapshot(), seconds,
-                        autograd=graph_inputs(stage, ns, tracker))
+    rec = tracker.snapshot()
+    bad = np.flatnonzero(~np.isfinite(rec.losses))
+    if len(bad):
+        epoch = int(bad[0]) + 1
+        stopped = divergence_note(epoch, float(rec.losses[bad[0]]), options.lr, data)
+        rec = Recording(rec.names, rec.shapes, rec.losses[:epoch - 1], rec.path[:epoch])
+    return build_result(stage, options, device, data, ns, rec, seconds,
+                        autograd=graph_inputs(stage, ns, tracker), stopped=stopped)
+
+
+def _stop_when_diverged(progress: Callable[[Tracker], None] | None) -> Callable[[Tracker], None]:
+    """The progress callback, after a look at the last loss: an inf or NaN stops the
+    run (one host sync, a few times a second, never every epoch)."""
+
+    def check(tracker: Tracker) -> None:
+        loss = tracker.last_loss
+        if loss is not None:
+            value = float(loss)
+            if not np.isfinite(value):
+                raise Diverged(tracker.epoch, value)
+        if progress is not None:
+            progress(tracker)
+
+    return check
+
+
+def largest_stable_lr(data: Dataset) -> float:
+    """Above this learning rate, gradient descent on this data's MSE diverges.
+
+    The MSE of an affine model has the constant Hessian ``H = 2 A'A / n``; batch
+    gradient descent converges for ``lr < 2 / lambda_max(H) = 1 / lambda_max(A'A / n)``.
+    """
+    gram = QuadraticMSE.of(data.x_train, data.y_train).gram
+    return float(1.0 / np.linalg.eigvalsh(gram)[-1])
+
+
+def safe_lr(data: Dataset) -> float:
+    """A round learning rate comfortably below :func:`largest_stable_lr`."""
+    limit = 0.8 * largest_stable_lr(data)
+    exponent = int(np.floor(np.log10(limit)))
+    for mantissa in (5, 2, 1):
+        if mantissa * 10.0 ** exponent <= limit:
+            return float(f"{mantissa * 10.0 ** exponent:.1g}")
+    return float(f"{10.0 ** (exponent - 1):.1g}")
+
+
+def divergence_note(epoch: int, value: float, lr: float, data: Dataset, what: str = "the loss") -> str:
+    """Says where a run blew up and which learning rate would work."""
+    limit = largest_stable_lr(data)
+    why = (f"lr={lr:g} is above {limit:.3g}, the largest stable learning rate for this data "
+           f"(2/lambda_max of the MSE's Hessian 2A'A/n)" if lr >= limit
+           else f"lr={lr:g} is below the linear model's limit {limit:.3g}, but too large for this model")
+    suggestion = safe_lr(data) if lr >= limit else float(f"{lr / 10:.1g}")
+    return f"diverged at epoch {epoch} ({what} became {value}): {why}; try --lr {suggestion:g}"
 
 
 def _with_live_frames(progress: Callable[[Tracker], None] | None, live: Callable[[LiveFrame], None],
@@ -222,8 +313,10 @@ def build_result(stage: Stage, options: Options, device: str, data: Dataset,
                  autograd: dict[str, Any] | None = None, stopped: str | None = None) -> Result:
     """Turn a recording into a Result: effective line, validation loss, reference."""
     intercepts, coefs = affine_path(stage, ns, rec, data.n_features)
-    val_losses = (QuadraticMSE.of(data.x_val, data.y_val)(intercepts[:-1], coefs[:-1])
-                  if len(data.val_idx) else np.empty(0))
+    per_epoch = len(rec.path) == rec.epochs + 1  # else a path with only its ends
+    with np.errstate(over="ignore", invalid="ignore"):
+        val_losses = (QuadraticMSE.of(data.x_val, data.y_val)(intercepts[:-1], coefs[:-1])
+                      if len(data.val_idx) and per_epoch else np.empty(0))
     return Result(
         stage=stage.name,
         options=options,

@@ -80,20 +80,39 @@ class LinregMagics(Magics):
         %linreg code module                 a stage's code
         %linreg diff module [loss]          what changed from the stage before (or another)
         %linreg compare                     every stage on the same data: one table, one figure
+        %linreg contract autograd           what your own code for a stage gets and must leave
+        %%linreg --stage autograd           with code in the body: your code, checked
 
         The value of the cell is the run's Result (so ``_`` holds it).
         """
         args = _parse(line, LinregMagics.linreg)
         values = {s.name: getattr(args, s.name) for s in option_specs()}
+        body = cell if cell is not None and has_code(cell) else None
         if args.command:
+            if body is not None and args.command[0] in COMMANDS:
+                raise usage_error(f"%%linreg {args.command[0]} takes no cell body",
+                                  "a command runs alone; a cell body is your code for a stage",
+                                  f"Use %linreg {' '.join(args.command)} on a line of its own")
+            if values.get("store") is not None and args.command[0] in COMMANDS:
+                raise usage_error(f"--store keeps a run's Result, and {args.command[0]!r} makes none",
+                                  "--store goes with a run, e.g. %linreg --stage module --store r",
+                                  "Drop --store")
             return self._command(args.command, values)
-        if cell is not None and has_code(cell):
-            raise usage_error("A %%linreg cell body (your own code for a stage) is not supported yet",
-                              "the cell must be empty", "Use %linreg --stage NAME")
         options = Options.from_mapping(values)
-        from .commands import run_and_show
+        if body is not None:
+            from .display import show_student_run
+            from .engine import run_student
 
-        return run_and_show(options, self.shell.user_ns if self.shell is not None else None)
+            checked = run_student(options, body, magic_line=line)
+            show_student_run(checked)
+            result = checked.result
+        else:
+            from .commands import run_and_show
+
+            result = run_and_show(options, self.shell.user_ns if self.shell is not None else None)
+        if options.store is not None and result is not None and self.shell is not None:
+            self.shell.user_ns[options.store] = result
+        return result
 
     def _command(self, command: list[str], values: dict[str, Any]) -> Any:
         name, rest = command[0], command[1:]
@@ -117,4 +136,5 @@ COMMANDS: dict[str, str] = {
     "code": ".commands:show_stage_code",
     "diff": ".commands:show_stage_diff",
     "compare": ".commands:compare_stages",
+    "contract": ".check:contract_command",
 }

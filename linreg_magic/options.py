@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import keyword
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -40,7 +41,7 @@ class OptionSpec:
     flag: str
     help: str
     metavar: str
-    kind: str  # "int", "float", "floats", "str", "device", "stage", "choice", "views"
+    kind: str  # "int", "float", "floats", "str", "name", "device", "stage", "choice", "views"
     low: float | None = None
     high: float | None = None
     low_open: bool = False
@@ -59,6 +60,8 @@ class OptionSpec:
             return "valid values are " + ", ".join(self.choices)
         if self.kind == "views":
             return "valid views are " + ", ".join(self.choices) + " (separated by commas)"
+        if self.kind == "name":
+            return "valid values are Python names (letters, digits and _, not starting with a digit)"
         number = {"int": "a whole number", "float": "a number", "floats": "numbers separated by commas"}
         text = number.get(self.kind, "text")
         if self.low is not None and self.high is not None:
@@ -78,6 +81,11 @@ class OptionSpec:
             return _parse_choice(self, raw)
         if self.kind == "views":
             return _parse_views(self, raw)
+        if self.kind == "name":
+            text = str(raw)
+            if not text.isidentifier() or keyword.iskeyword(text):
+                raise self._bad(raw)
+            return text
         if self.kind == "floats":
             items = _split_floats(raw)
             values = tuple(self._number(item, float) for item in items)
@@ -257,6 +265,8 @@ class Options:
     scale: str = _opt("none", kind="choice", choices=("none", "standard"), metavar="HOW",
                       example="standard", help="feature scaling: none, or standard (training "
                       "mean 0, standard deviation 1)")
+    store: str | None = _opt(None, kind="name", metavar="NAME", example="result",
+                             help="also store the run's Result in this variable")
 
     def __post_init__(self) -> None:
         for spec in option_specs():

@@ -82,16 +82,32 @@ class Result:
 
     @property
     def train_loss(self) -> float:
-        return float(self.losses[-1]) if len(self.losses) else float("nan")
+        """The last epoch's training loss (at the final parameters if none was recorded)."""
+        if len(self.losses):
+            return float(self.losses[-1])
+        return self._final_mse(self.data.x_train, self.data.y_train)
 
     @property
     def val_loss(self) -> float | None:
-        return float(self.val_losses[-1]) if len(self.val_losses) else None
+        if len(self.val_losses):
+            return float(self.val_losses[-1])
+        if not len(self.data.val_idx):
+            return None
+        return self._final_mse(self.data.x_val, self.data.y_val)
+
+    def _final_mse(self, x: np.ndarray, y: np.ndarray) -> float:
+        from .mse import QuadraticMSE
+
+        with np.errstate(over="ignore", invalid="ignore"):
+            return float(QuadraticMSE.of(x, y)(self.intercept, self.coef))
 
     def __repr__(self) -> str:
-        slope = f"w={self.w:.4f}" if self.coef.size == 1 else "coef=[" + ", ".join(
-            f"{v:.4f}" for v in self.coef) + "]"
+        def num(value: float, digits: int = 4) -> str:  # a diverged run's huge values stay short
+            return f"{value:.{digits}f}" if abs(value) < 1e6 else f"{value:.4g}"
+
+        slope = f"w={num(self.w)}" if self.coef.size == 1 else "coef=[" + ", ".join(
+            num(v) for v in self.coef) + "]"
         stopped = f", stopped={self.stopped!r}" if self.stopped else ""
-        return (f"Result(stage={self.stage!r}, device={self.device!r}, b={self.b:.4f}, {slope}, "
-                f"train_loss={self.train_loss:.5f}, epochs={self.epochs}, "
+        return (f"Result(stage={self.stage!r}, device={self.device!r}, b={num(self.b)}, {slope}, "
+                f"train_loss={num(self.train_loss, 5)}, epochs={self.epochs}, "
                 f"seconds={self.seconds:.3f}{stopped})")

@@ -24,6 +24,11 @@ FIT_COLOR = "#d62728"
 TRUE_COLOR = "#555555"
 
 
+def _short(value: float, digits: int) -> str:
+    """Fixed-point for ordinary numbers; a diverged run's huge ones in e-notation."""
+    return f"{value:.{digits}f}" if abs(value) < 1e6 else f"{value:.3g}"
+
+
 def _new_axes() -> Axes:
     from matplotlib.figure import Figure
 
@@ -67,8 +72,14 @@ def plot_fit(result: Result, ax: Axes | None = None, epoch: int | None = None) -
         if data.true_b is not None and data.true_w is not None:
             ax.plot(xs, data.true_b + data.true_w[0] * xs, "--", color=TRUE_COLOR, lw=1.2,
                     label=f"true: y = {data.true_b:g} + {data.true_w[0]:g}x")
-        ax.plot(xs, b + w[0] * xs, color=FIT_COLOR, lw=2,
-                label=f"fitted: y = {b:.4f} + {w[0]:.4f}x")
+        with np.errstate(over="ignore", invalid="ignore"):
+            fitted = b + w[0] * xs
+        ax.plot(xs, drawable(fitted), color=FIT_COLOR, lw=2,
+                label=f"fitted: y = {_short(b, 4)} + {_short(w[0], 4)}x")
+        y_lo, y_hi = float(data.y.min()), float(data.y.max())
+        span = max(y_hi - y_lo, 1.0)
+        if not np.all(np.isfinite(fitted)) or np.max(np.abs(fitted - y_lo)) > 100 * span:
+            ax.set_ylim(y_lo - span, y_hi + span)  # a diverged line: keep the data readable
         ax.set_xlabel(data.feature_names[0])
         ax.set_ylabel(data.target_name)
     else:
@@ -89,22 +100,40 @@ def plot_fit(result: Result, ax: Axes | None = None, epoch: int | None = None) -
 def plot_loss(result: Result, ax: Axes | None = None) -> Axes:
     """Training and validation loss per epoch, on a log scale."""
     ax = ax if ax is not None else _new_axes()
-    epochs = np.arange(1, result.epochs + 1)
-    ax.plot(epochs, result.losses, color=TRAIN_COLOR, lw=1.6, label="training loss")
+    if len(result.losses):
+        ax.plot(np.arange(1, result.epochs + 1), drawable(result.losses), color=TRAIN_COLOR,
+                lw=1.6, label="training loss")
+    else:
+        ax.text(0.5, 0.5, "no losses were recorded\n(append each epoch's loss to a list "
+                "called losses to see them here)", transform=ax.transAxes, ha="center",
+                va="center", fontsize=9, color=TRUE_COLOR)
     if len(result.val_losses):
-        ax.plot(epochs, result.val_losses, color=VAL_COLOR, lw=1.6, label="validation loss")
+        ax.plot(np.arange(1, len(result.val_losses) + 1), drawable(result.val_losses), color=VAL_COLOR,
+                lw=1.6, label="validation loss")
     ref = result.reference.train_loss
     ax.axhline(ref, color=TRUE_COLOR, lw=1, ls=":", label=f"closed-form training MSE {ref:.5f}")
-    finite = np.concatenate([result.losses, result.val_losses])
+    finite = drawable(np.concatenate([result.losses, result.val_losses]))
     finite = finite[np.isfinite(finite) & (finite > 0)]
     if len(finite):
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("MSE")
-    ax.set_title(f"{result.stage}: loss (final training MSE {result.train_loss:.5f})", fontsize=10)
+    ax.set_title(f"{result.stage}: loss (final training MSE {_short(result.train_loss, 5)})", fontsize=10)
     ax.legend(fontsize=8, frameon=False)
     ax.grid(alpha=0.25, which="both")
     return ax
+
+
+#: Losses above this (a run that diverged) are left out of the plot: the axis stays readable.
+LARGEST_DRAWN_LOSS = 1e30
+
+
+def drawable(values: np.ndarray) -> np.ndarray:
+    """The values with inf, NaN and anything above :data:`LARGEST_DRAWN_LOSS` as NaN (a gap)."""
+    values = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        keep = np.isfinite(values) & (np.abs(values) <= LARGEST_DRAWN_LOSS)
+    return np.where(keep, values, np.nan)
 
 
 def result_figure(result: Result) -> Figure:

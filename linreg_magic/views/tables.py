@@ -15,9 +15,13 @@ def _duration(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
+def _epochs(result: Result) -> str:
+    return f"{result.epochs:,} epochs" if result.epochs else "epochs not recorded"
+
+
 def header_text(result: Result) -> str:
     """``module · cpu (…) · 1000 epochs · 71 ms training``."""
-    parts = [result.stage, result.device_name, f"{result.epochs:,} epochs",
+    parts = [result.stage, result.device_name, _epochs(result),
              f"{_duration(result.seconds)} training"]
     if result.stopped:
         parts.append(result.stopped)
@@ -29,7 +33,7 @@ def header_html(result: Result) -> str:
 
     stage = get_stage(result.stage)
     cells = [f"<b>{html.escape(result.stage)}</b>", html.escape(result.device_name),
-             f"{result.epochs:,} epochs", f"{_duration(result.seconds)} training"]
+             _epochs(result), f"{_duration(result.seconds)} training"]
     if result.stopped:
         cells.append(f"<span style='color:#b00'>{html.escape(result.stopped)}</span>")
     return (f"<div class='linreg-header' style='font-family:sans-serif'>"
@@ -51,7 +55,9 @@ def params_rows(result: Result) -> list[tuple[str, float, float | None, float, f
 
 
 def _num(value: float | None, digits: int = 8) -> str:
-    return "" if value is None else f"{value:.{digits}f}"
+    if value is None:
+        return ""
+    return f"{value:.{digits}f}" if abs(value) < 1e6 else f"{value:.4g}"  # a diverged run: e-notation
 
 
 def _book(value: float | None, digits: int) -> str:
@@ -71,10 +77,10 @@ def params_text(result: Result) -> str:
     head = ("parameter", "learned", "true", "closed form (sklearn)", "book")
     body = [(name, _num(v), _num(t, 4) if t is not None else "", _num(r), _book(bk, digits))
             for name, v, t, r, bk in rows]
-    loss = ("training MSE", f"{result.train_loss:.8f}", "", f"{result.reference.train_loss:.8f}", "")
+    loss = ("training MSE", _num(result.train_loss), "", f"{result.reference.train_loss:.8f}", "")
     body.append(loss)
     if result.val_loss is not None and result.reference.val_loss is not None:
-        body.append(("validation MSE", f"{result.val_loss:.8f}", "",
+        body.append(("validation MSE", _num(result.val_loss), "",
                      f"{result.reference.val_loss:.8f}", ""))
     widths = [max(len(r[i]) for r in (head, *body)) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in (head, *body)]
@@ -96,10 +102,10 @@ def params_html(result: Result) -> str:
 
     for name, value, true, ref, book in rows:
         out.append(row(name, f"<b>{_num(value)}</b>", _num(true, 4), _num(ref), _book(book, digits)))
-    out.append(row("training MSE", f"{result.train_loss:.8f}", "",
+    out.append(row("training MSE", _num(result.train_loss), "",
                    f"{result.reference.train_loss:.8f}", ""))
     if result.val_loss is not None and result.reference.val_loss is not None:
-        out.append(row("validation MSE", f"{result.val_loss:.8f}", "",
+        out.append(row("validation MSE", _num(result.val_loss), "",
                        f"{result.reference.val_loss:.8f}", ""))
     out.append("</tbody></table>")
     return "".join(out)
