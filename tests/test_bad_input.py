@@ -75,7 +75,7 @@ BAD_LINES: list[tuple[str, str, str]] = [
     ("--store a-b", "--store got 'a-b'", "valid values are Python names"),
     ("--n 2 --val-split 0.9", "leaves an empty training set", "splits leave at least one point in each"),
     ("--stage sequential --features 2 --true-w 1,2,3", "--true-w has 3 value(s)", "one slope per feature"),
-    ("run", "Unknown command 'run'", "valid commands are list, contract"),
+    ("run", "Unknown command 'run'", "valid commands are " + ", ".join(COMMANDS)),
     ("module", "Did you mean --stage module?", "valid commands are"),
     ("list extra", "list takes no arguments", "use it alone"),
     ("list --store r", "--store keeps a run's Result, and 'list' makes none", "--store goes with a run"),
