@@ -285,25 +285,27 @@ class StudentRun:
 _counter = itertools.count(1)
 
 
-def run_student(options: Options, body: str, *, magic_line: str = "") -> StudentRun:
+def run_student(options: Options, body: str, *, magic_line: str = "",
+                namespace: Mapping[str, Any] | None = None) -> StudentRun:
     """Run ``body`` as the student's code for ``options.stage`` and check it.
 
     Every option is checked (stage, device, combinations) before anything runs.
     Errors in the body come back as a :class:`StudentError` with the cell's line
-    numbers (the ``%%linreg`` line is line 1); they never propagate.
+    numbers (the ``%%linreg`` line is line 1); they never propagate.  ``namespace``
+    is where ``--data user`` finds ``--x`` and ``--y``.
     """
     stage, device = resolve_run(options)
     filename = f"<linreg cell {next(_counter)}>"
     code, syntax_error = compile_body(body, filename, magic_line)
     findings = Findings.of(body)
-    data = make_data(options)
+    data = make_data(options, namespace)
     if code is None or syntax_error is not None:
         error = syntax_error or StudentError("SyntaxError", "", ())
         where = f" at cell line {error.line}" if error.line else ""
         verdict = Verdict(False, f"Your code did not run: {error.kind}{where}",
                           mistakes=(error.message,))
         return StudentRun(stage.name, None, None, verdict, error=error)
-    reference, reference_grads = _reference_run(options)
+    reference, reference_grads = _reference_run(options, data)
     if reference.stopped and "interrupted" in reference.stopped:
         verdict = Verdict(False, f"Interrupted while the reference ran ({reference.stopped}); "
                                  "your code did not run")
@@ -394,7 +396,8 @@ def _execute(stage: Stage, options: Options, device: str, data: Dataset, code: C
     return out
 
 
-def _reference_run(options: Options) -> tuple[Result, dict[str, list[tuple[np.ndarray, np.ndarray]]]]:
+def _reference_run(options: Options, data: Dataset,
+                   ) -> tuple[Result, dict[str, list[tuple[np.ndarray, np.ndarray]]]]:
     """The stage's own code on the same options, with its first gradients recorded."""
     from .engine import run_options
 
@@ -406,7 +409,7 @@ def _reference_run(options: Options) -> tuple[Result, dict[str, list[tuple[np.nd
             probes.append(GradientProbe(stage_parameters(stage, ns)))
 
     with _quiet():
-        reference = run_options(options, prepared=attach)
+        reference = run_options(options, data=data, prepared=attach)
     grads = probes[0].records if probes else {}
     for probe in probes:
         probe.remove()
@@ -534,8 +537,9 @@ def _student_result(stage: Stage, options: Options, device: str, data: Dataset,
                             "does forward return its prediction?")
         return None
     if graph is None:
-        result.graph_note = (stage.graph_note if stage.graph_note and stage.returns != "model"
-                             and "loss" not in scope else
+        result.graph_note = (stage.graph_note if stage.graph_note and (
+                             not stage.uses_torch or (stage.returns != "model" and "loss" not in scope))
+                             else
                              "your code left no `loss` tensor with an autograd graph (name the last "
                              "epoch's loss `loss` to see its graph)")
     return result

@@ -103,7 +103,8 @@ class LinregMagics(Magics):
             from .display import show_student_run
             from .engine import run_student
 
-            checked = run_student(options, body, magic_line=line)
+            checked = run_student(options, body, magic_line=line,
+                                  namespace=self.shell.user_ns if self.shell is not None else None)
             show_student_run(checked)
             result = checked.result
         else:

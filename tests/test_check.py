@@ -339,3 +339,20 @@ def test_a_new_unseeded_model_is_named_as_new_parameters(run_cell_outputs) -> No
     _, captured = run_cell_outputs("--stage sequential --device cpu --epochs 20", body)
     assert "Likely mistake: you created new parameters instead of training the ones provided" \
         in _verdict(captured)
+
+
+def test_a_students_numpy_code_on_the_users_own_arrays_is_checked(ip):
+    ip.user_ns["xs"] = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+    ip.user_ns["ys"] = [1 + 2 * x for x in ip.user_ns["xs"]]
+    body = ("for epoch in range(n_epochs):\n"
+            "    error = b + w * x_train - y_train\n"
+            "    loss = (error ** 2).mean()\n"
+            "    b = b - lr * 2 * error.mean()\n"
+            "    w = w - lr * 2 * (x_train * error).mean()\n")
+    with capture_output() as captured:
+        result = ip.run_cell_magic("linreg", "--stage numpy --data user --x xs --y ys --val-split 0.2",
+                                   body)
+    text = " ".join(o.data["text/plain"] for o in captured.outputs)
+    assert result.data.name != "synthetic" and len(result.data.x) == 10
+    assert "numpy has no autograd" in text
+    del ip.user_ns["xs"], ip.user_ns["ys"]
