@@ -24,6 +24,18 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> nbformat.NotebookNode:
     return nb
 
 
+def _reference_cells(executed: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    """The cells that run a stage's own code (a magic line and, at most, comments)."""
+    return [c for c in executed.cells if c.cell_type == "code"
+            and re.search(r"%%?linreg --stage", c.source)
+            and all(not line.strip() or line.lstrip().startswith("#")
+                    for line in c.source.splitlines()[1:])]
+
+
+def _text(cell: nbformat.NotebookNode) -> str:
+    return "\n".join(o["data"].get("text/plain", "") for o in cell.outputs if "data" in o)
+
+
 def _mimes(cell: nbformat.NotebookNode) -> set[str]:
     return {mime for out in cell.get("outputs", []) for mime in out.get("data", {})}
 
@@ -36,8 +48,7 @@ def test_every_code_cell_ran_without_an_error(executed):
 
 
 def test_every_stage_cell_shows_its_figure_and_table(executed):
-    stage_cells = [c for c in executed.cells
-                   if c.cell_type == "code" and re.search(r"%%?linreg --stage", c.source)]
+    stage_cells = _reference_cells(executed)
     assert len(stage_cells) == 9
     for cell in stage_cells:
         mimes = _mimes(cell)
@@ -45,7 +56,7 @@ def test_every_stage_cell_shows_its_figure_and_table(executed):
 
 
 def test_torch_stages_from_autograd_on_show_the_graph_as_svg(executed):
-    for cell in executed.cells:
+    for cell in _reference_cells(executed):
         match = re.match(r"%%linreg --stage (\w+)", cell.source)
         if not match:
             continue
@@ -54,7 +65,7 @@ def test_torch_stages_from_autograd_on_show_the_graph_as_svg(executed):
 
 
 def test_every_stage_cell_lands_on_the_books_answer(executed):
-    for cell in executed.cells:
+    for cell in _reference_cells(executed):
         match = re.match(r"%%linreg --stage (\w+)", cell.source)
         if not match:
             continue
@@ -94,3 +105,21 @@ def test_the_compare_cell_lists_every_stage(executed):
     text = " ".join(o["data"].get("text/plain", "") for o in cell.outputs if "data" in o)
     for stage in ("numpy", *TORCH_STAGES):
         assert stage in text
+
+
+def test_the_students_cells_are_judged_and_their_mistakes_named(executed):
+    contract = _text(_cell(executed, "%linreg contract autograd"))
+    assert "x_train_tensor" in contract and "b" in contract
+    accumulate = _text(_cell(executed, "%%linreg --stage autograd --device cpu\nfor"))
+    assert "accumulate" in accumulate
+    no_return = _text(_cell(executed, "%%linreg --stage nested --device cpu"))
+    assert "return" in no_return
+    forward = _text(_cell(executed, "%%linreg --stage module --device cpu --store mine"))
+    assert "model(x)" in forward
+    stored = _text(_cell(executed, "mine.b, mine.w"))
+    assert [round(float(v), 4) for v in re.findall(r"-?\d+\.\d+", stored)] == [1.0235, 1.969]
+
+
+def test_a_diverging_learning_rate_says_which_one_works(executed):
+    text = _text(_cell(executed, "%linreg --lr 1.5"))
+    assert "diverged at epoch" in text and "try --lr" in text
