@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 __all__ = [
+    "LinregWidget",
     "Options",
     "Result",
     "Stage",
@@ -34,8 +35,10 @@ if TYPE_CHECKING:
     from .registry import available_stages, get_stage, ladder, register_stage, unregister_stage
     from .result import Result
     from .stage import Stage
+    from .widgets import LinregWidget
 
 _LAZY = {
+    "LinregWidget": "widgets",
     "run": "engine",
     "Options": "options",
     "Result": "result",

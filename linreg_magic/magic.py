@@ -138,4 +138,5 @@ COMMANDS: dict[str, str] = {
     "diff": ".commands:show_stage_diff",
     "compare": ".commands:compare_stages",
     "contract": ".check:contract_command",
+    "widget": ".widgets:widget_command",
 }
