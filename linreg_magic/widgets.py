@@ -255,9 +255,7 @@ class LinregWidget(widgets.VBox):  # type: ignore[misc]
         extra = {"run": self.run_button, "epoch": self.scrubber}
         for name in self.locked:
             (extra.get(name) or self.controls[name]).disabled = True
-        panel = [self.controls[n] for n in self.controls if n in self.shown]
-        if "run" in self.shown:
-            panel.append(self.run_button)
+        panel = [self.controls[n] if n in self.controls else extra[n] for n in self.shown if n != "epoch"]
         right = [self.tabs, *([self.scrubber] if "epoch" in self.shown else [])]
         super().__init__(children=[
             widgets.HTML(_STYLE), self.summary,
