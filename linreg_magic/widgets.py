@@ -162,6 +162,26 @@ def _control(spec: OptionSpec, value: Any) -> widgets.ValueWidget:
     return widgets.Text(value=str(value), continuous_update=False, **common)
 
 
+def _read(control: widgets.ValueWidget, start: Any) -> Any:
+    """A control's value as an option: a moved float slider gives the digits it shows."""
+    value = control.value
+    if value == start or not isinstance(value, float):
+        return value
+    digits = 3 if isinstance(control, widgets.FloatLogSlider) else 10  # 10: drop float noise
+    return float(f"{value:.{digits}g}")
+
+
+def magic_line(options: Options) -> str:
+    """The ``%linreg`` line that runs these options."""
+    flags = {spec.name: spec.flag for spec in option_specs()}
+    words = ["%linreg", "--stage", options.stage]
+    for name, value in options.changed().items():
+        if name != "stage":
+            values = value if isinstance(value, tuple) else (value,)
+            words += [flags[name], ",".join(repr(v) if isinstance(v, float) else str(v) for v in values)]
+    return " ".join(words)
+
+
 def _control_value(options: Options, name: str) -> Any:
     """What the control for ``name`` shows for these options."""
     if name == "true_w":
@@ -277,7 +297,7 @@ class LinregWidget(widgets.VBox):  # type: ignore[misc]
     def options(self) -> Options:
         """The options the controls show now (a UsageError if they do not fit together)."""
         base = self._base
-        values = {name: control.value for name, control in self.controls.items()}
+        values = {name: _read(control, _control_value(base, name)) for name, control in self.controls.items()}
         features = values.get("features", base.features)
         slopes = base.slopes if len(base.slopes) == features else default_true_w(features)
         slopes = (float(values.pop("true_w")), *slopes[1:])
@@ -370,7 +390,9 @@ class LinregWidget(widgets.VBox):  # type: ignore[misc]
         self._show_result(result)
         self.result, self.error = result, None
         self.runs += 1
-        self.status.value = ""
+        if self._pending_run is None:  # else the next run says "training…" at once
+            self.status.value = (f"<code style='color:#666;background:none'>same as: "
+                                 f"{html.escape(magic_line(options))}</code>")
 
     def _show_error(self, exc: BaseException) -> None:
         self.error = exc

@@ -94,6 +94,17 @@ def test_changing_a_control_reruns_and_redraws() -> None:
     assert ys == pytest.approx(w.result.b + w.result.w * xs)
 
 
+def test_the_status_line_gives_the_magic_line_that_makes_the_same_run(ip: Any) -> None:
+    w = LinregWidget(stage="numpy", device="cpu", epochs=300)
+    w.controls["lr"].value = 0.0501187  # where a dragged log slider lands; it shows 0.0501
+    w.controls["true_w"].value = 1.2000000000000002
+    assert w.wait(60) and w.result is not None
+    line = "%linreg --stage numpy --device cpu --epochs 300 --lr 0.0501 --true-w 1.2"
+    assert f"same as: {line}<" in w.status.value
+    again = ip.run_line_magic("linreg", line.removeprefix("%linreg "))
+    assert (again.b, again.w) == (w.result.b, w.result.w)
+
+
 def test_the_true_line_follows_the_true_b_and_w_sliders() -> None:
     w = LinregWidget(stage="numpy")
     w.controls["true_b"].value = -2.0
@@ -151,7 +162,7 @@ def test_rapid_changes_run_only_the_newest_options(gated_stage: dict[str, Any]) 
     assert w.wait(60)
     assert gated_stage["lrs"] == [0.1, 0.01, 0.07]
     assert w.result is not None and w.result.options.lr == 0.07 and w.runs == 3
-    assert w.status.value == ""
+    assert "same as: %linreg --stage gated --epochs 50 --lr 0.07<" in w.status.value
 
 
 def test_a_run_stops_early_when_newer_options_are_waiting(gated_stage: dict[str, Any]) -> None:
@@ -204,7 +215,7 @@ def test_options_that_do_not_fit_together_show_one_line_and_keep_the_last_result
     assert type(w.error) is UsageError and w.result is result
     assert "--features applies to stages" in w.status.value and "\n" not in w.status.value
     w.controls["features"].value = 1
-    assert w.wait(60) and w.error is None and w.status.value == "" and w.runs == 2
+    assert w.wait(60) and w.error is None and "same as: %linreg" in w.status.value and w.runs == 2
 
 
 def test_the_constructor_chooses_the_controls_shown_and_locked() -> None:
