@@ -471,6 +471,17 @@ class LinregWidget(widgets.VBox):  # type: ignore[misc]
             bundle["image/png"] = base64.b64encode(self.views["fit"].value).decode("ascii")
         return bundle
 
+    def snapshot(self) -> Any:
+        """A static copy of the summary and the figures as they are now, to display in a cell.
+
+        The widget's own output keeps the figures it had when it was displayed; a
+        snapshot cell keeps the ones after the lecture's changes in a notebook
+        saved without widget state.
+        """
+        from IPython.display import HTML
+
+        return HTML(self.snapshot_html())
+
     def snapshot_html(self) -> str:
         """The summary and the current figures as static HTML (PNG images inline)."""
         parts = [f"{_STYLE}<div class='linreg-widget linreg-snapshot'><div class='linreg-summary'>"

@@ -289,6 +289,17 @@ def test_the_output_carries_the_live_widget_and_a_static_copy_of_the_figures(wid
     assert "1.02354094" in bundle["text/plain"]
 
 
+def test_a_snapshot_is_a_static_copy_of_the_figures_shown_now() -> None:
+    w = LinregWidget(stage="numpy")
+    before = w.snapshot()._repr_html_()
+    w.controls["epochs"].value = 5
+    assert w.wait(60)
+    after = w.snapshot()._repr_html_()
+    assert after != before and after.count("data:image/png;base64,") == 2
+    fit = base64.b64encode(bytes(w.views["fit"].value)).decode("ascii")
+    assert fit in after and "5 epochs" in after
+
+
 @pytest.mark.notebook
 def test_an_executed_notebook_exported_to_html_shows_the_figures(tmp_path: Path) -> None:
     import nbformat
