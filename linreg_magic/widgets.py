@@ -159,13 +159,15 @@ def _control(spec: OptionSpec, value: Any) -> widgets.ValueWidget:
         return widgets.BoundedIntText(value=value, min=spec.low, max=spec.high, **common)
     if spec.kind == "float":
         return widgets.BoundedFloatText(value=value, min=spec.low, max=spec.high, **common)
-    return widgets.Text(value=str(value), continuous_update=False, **common)
+    return widgets.Text(value="" if value is None else str(value), continuous_update=False, **common)
 
 
-def _read(control: widgets.ValueWidget, start: Any) -> Any:
-    """A control's value as an option: a moved float slider gives the digits it shows."""
+def _read(control: widgets.ValueWidget) -> Any:
+    """A moved control's value as an option: a float slider gives the digits it shows."""
     value = control.value
-    if value == start or not isinstance(value, float):
+    if isinstance(control, widgets.Text):
+        return value.strip() or None
+    if not isinstance(value, float):
         return value
     digits = 3 if isinstance(control, widgets.FloatLogSlider) else 10  # 10: drop float noise
     return float(f"{value:.{digits}g}")
@@ -245,6 +247,9 @@ class LinregWidget(widgets.VBox):  # type: ignore[misc]
 
         self.controls: dict[str, widgets.ValueWidget] = {
             spec.name: _control(spec, _control_value(options, spec.name)) for spec in option_specs()}
+        #: What each control showed for the options it started from: unmoved controls keep
+        #: those options' exact values.
+        self._start = {name: control.value for name, control in self.controls.items()}
         self.run_button = widgets.Button(description="Run", button_style="primary", icon="play",
                                          tooltip="run the stage with these options",
                                          layout=widgets.Layout(width="100%"))
@@ -297,13 +302,14 @@ class LinregWidget(widgets.VBox):  # type: ignore[misc]
     def options(self) -> Options:
         """The options the controls show now (a UsageError if they do not fit together)."""
         base = self._base
-        values = {name: _read(control, _control_value(base, name)) for name, control in self.controls.items()}
-        features = values.get("features", base.features)
-        slopes = base.slopes if len(base.slopes) == features else default_true_w(features)
-        slopes = (float(values.pop("true_w")), *slopes[1:])
-        if base.true_w is not None or slopes != default_true_w(features):
-            values["true_w"] = slopes
-        changes = {name: value for name, value in values.items() if value != getattr(base, name)}
+        changes = {name: _read(control) for name, control in self.controls.items()
+                   if control.value != self._start[name]}
+        features = changes.get("features", base.features)
+        if "true_w" in changes or len(base.slopes) != features:
+            tail = base.slopes[1:] if len(base.slopes) == features else default_true_w(features)[1:]
+            slopes = (float(changes.pop("true_w", base.slopes[0])), *tail)
+            changes["true_w"] = (None if base.true_w is None and slopes == default_true_w(features)
+                                 else slopes)
         return base.replace(**changes) if changes else base
 
     def set_options(self, options: Options | None = None, **values: Any) -> None:
@@ -314,6 +320,7 @@ class LinregWidget(widgets.VBox):  # type: ignore[misc]
             self._base = options
             for name, control in self.controls.items():
                 control.value = _control_value(options, name)
+            self._start = {name: control.value for name, control in self.controls.items()}
         finally:
             self._quiet = False
         self.run()
@@ -436,9 +443,10 @@ class LinregWidget(widgets.VBox):  # type: ignore[misc]
             pngs["fit"] = self._png("fit", plot_fit(result, epoch=epoch))
         if "surface" in self.views:
             plot_surface = _view("plot_surface")
-            why = ("The loss-surface view needs linreg_magic.views.plot_surface." if plot_surface is None
-                   else "The loss surface is drawn for one-feature models only."
-                   if result.coef_path.shape[1] != 1 else "")
+            why = ("The loss surface is drawn for one-feature models only."
+                   if result.coef_path.shape[1] != 1
+                   else "The loss-surface view needs linreg_magic.views.plot_surface."
+                   if plot_surface is None else "")
             self.notes["surface"].value = _note(why) if why else ""
             if why or plot_surface is None:
                 self.figures.pop("surface", None)

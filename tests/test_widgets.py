@@ -114,6 +114,27 @@ def test_the_true_line_follows_the_true_b_and_w_sliders() -> None:
     assert w.result is not None and (w.result.b, w.result.w) == pytest.approx((-2.0, 0.5), abs=0.1)
 
 
+def test_with_several_features_the_w_slider_sets_the_first_slope() -> None:
+    w = LinregWidget(stage="sequential", features=3, epochs=50, show=("features", "true_w", "run"))
+    assert w.controls["true_w"].value == 2.0 and w.options.true_w is None
+    w.controls["true_w"].value = 1.0
+    assert w.wait(60) and w.options.true_w == (1.0, -1.0, 0.5)
+    w.controls["features"].value = 2
+    assert w.wait(60) and w.options.true_w == (1.0, -1.0)
+    assert w.result is not None and w.result.coef.shape == (2,) and w.result.data.true_w == (1.0, -1.0)
+    assert w.views["surface"].value == b""
+    assert "one-feature models only" in w.notes["surface"].value
+
+
+def test_set_options_moves_the_controls_and_runs() -> None:
+    w = LinregWidget(stage="numpy")
+    w.set_options(stage="tensors", lr=0.05, epochs=30)
+    assert (w.controls["stage"].value, w.controls["lr"].value, w.controls["epochs"].value) == (
+        "tensors", 0.05, 30)
+    assert w.wait(60) and w.result is not None
+    assert (w.result.stage, w.result.options.lr, w.result.epochs, w.runs) == ("tensors", 0.05, 30, 2)
+
+
 def test_without_auto_only_the_run_button_runs() -> None:
     w = LinregWidget(stage="numpy", auto=False)
     w.controls["epochs"].value = 10
