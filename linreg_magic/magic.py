@@ -82,6 +82,7 @@ class LinregMagics(Magics):
         %linreg compare                     every stage on the same data: one table, one figure
         %linreg contract autograd           what your own code for a stage gets and must leave
         %%linreg --stage autograd           with code in the body: your code, checked
+        %linreg widget --stage module       the instructor widget (or: widget PRESET.json)
 
         The value of the cell is the run's Result (so ``_`` holds it).
         """
