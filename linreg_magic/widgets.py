@@ -118,10 +118,9 @@ def _figure_png(fig: Figure | SubFigure) -> bytes:
     return figure_png(fig)
 
 
-def _slider_bounds(spec: OptionSpec, look: _Look, value: float) -> tuple[float, float]:
-    """The slider's range: the look's, inside the valid range, widened to hold ``value``."""
-    assert look.low is not None and look.high is not None
-    low, high = min(look.low, value), max(look.high, value)
+def _slider_bounds(spec: OptionSpec, low: float, high: float, value: float) -> tuple[float, float]:
+    """A slider's range: ``low..high`` widened to hold ``value``, inside the valid range."""
+    low, high = min(low, value), max(high, value)
     if spec.low is not None:
         low = max(low, spec.low)
     if spec.high is not None:
@@ -146,8 +145,8 @@ def _control(spec: OptionSpec, value: Any) -> widgets.ValueWidget:
         if value not in choices:
             choices.append(value)
         return widgets.Dropdown(options=choices, value=value, **common)
-    if spec.kind in ("int", "float", "floats") and look.low is not None:
-        low, high = _slider_bounds(spec, look, value)
+    if spec.kind in ("int", "float", "floats") and look.low is not None and look.high is not None:
+        low, high = _slider_bounds(spec, look.low, look.high, value)
         if look.log:
             return widgets.FloatLogSlider(value=value, base=10, min=math.log10(low), max=math.log10(high),
                                           step=look.step, readout_format=".3g", **common)
