@@ -158,7 +158,10 @@ def _control(spec: OptionSpec, value: Any) -> widgets.ValueWidget:
         return widgets.BoundedIntText(value=value, min=spec.low, max=spec.high, **common)
     if spec.kind == "float":
         return widgets.BoundedFloatText(value=value, min=spec.low, max=spec.high, **common)
-    return widgets.Text(value="" if value is None else str(value), continuous_update=False, **common)
+    words: tuple[str, ...] = getattr(spec, "choices", ())  # an option that takes one of a few words
+    if words and spec.kind != "views":
+        return widgets.Dropdown(options=list(words), value=value, **common)
+    return widgets.Text(value=str(value), continuous_update=False, **common)
 
 
 def _read(control: widgets.ValueWidget) -> Any:
@@ -187,7 +190,8 @@ def _control_value(options: Options, name: str) -> Any:
     """What the control for ``name`` shows for these options."""
     if name == "true_w":
         return options.slopes[0]  # the slider sets the first slope; the others follow the options
-    return getattr(options, name)
+    value = getattr(options, name)
+    return "" if value is None else value
 
 
 def _names(given: Iterable[str] | None, default: Iterable[str], valid: Iterable[str],
@@ -204,9 +208,9 @@ def _names(given: Iterable[str] | None, default: Iterable[str], valid: Iterable[
 class LinregWidget(widgets.VBox):  # type: ignore[misc]
     """Controls for one stage of the lesson and its views, for a lecture.
 
-    ``LinregWidget(stage="module", lr=0.05, show=("lr", "epochs", "run"),
+    ``LinregWidget(stage="module", lr=0.05, controls=("lr", "epochs", "run"),
     lock=("stage",))``: keywords are options (see :class:`Options`), or pass an
-    ``Options`` object; ``show`` picks the controls shown (:data:`CONTROLS` by
+    ``Options`` object; ``controls`` picks the controls shown, in order (:data:`CONTROLS` by
     default; any option name, ``"run"`` and ``"epoch"``), ``lock`` disables
     some, ``tabs`` picks the views, ``tab`` the one open first, and ``auto``
     says whether changing a control re-runs (else only Run does).  The first
@@ -216,12 +220,12 @@ class LinregWidget(widgets.VBox):  # type: ignore[misc]
     preset file.
     """
 
-    def __init__(self, options: Options | None = None, *, show: Iterable[str] | None = None,
+    def __init__(self, options: Options | None = None, *, controls: Iterable[str] | None = None,
                  lock: Iterable[str] = (), tabs: Iterable[str] | None = None, tab: str | None = None,
                  auto: bool = True, **values: Any) -> None:
         options = Options.from_mapping(values) if options is None else options.replace(**values)
         names = [spec.name for spec in option_specs()] + list(EXTRA_CONTROLS)
-        self.shown = _names(show, CONTROLS, names, "control")
+        self.shown = _names(controls, CONTROLS, names, "control")
         self.locked = _names(lock, (), names, "control")
         self.tab_names = _names(tabs, TABS, TABS, "tab")
         if not self.tab_names:
@@ -460,12 +464,23 @@ class LinregWidget(widgets.VBox):  # type: ignore[misc]
         return _figure_png(ax.figure)
 
     def _show_code(self, stage: str) -> None:
+        from .registry import previous_stage
+
         for name, function in (("code", "code_html"), ("diff", "diff_html")):
             if name not in self.views:
                 continue
             view = _view(function)
-            self.views[name].value = (view(stage) if view is not None
-                                      else _note(f"The {name} view needs linreg_magic.views.{function}."))
+            if view is None:
+                text = _note(f"The {name} view needs linreg_magic.views.{function}.")
+            elif name == "diff" and previous_stage(stage) is None:
+                text = _note(f"{stage} is the first stage of the ladder: there is no stage before it "
+                             "to compare with.")
+            else:
+                try:
+                    text = view(stage)
+                except UsageError as exc:  # e.g. a stage whose source cannot be read
+                    text = _note(str(exc))
+            self.views[name].value = text
         self._code_stage = stage
 
     # -- saved notebooks and the terminal -------------------------------------------------
@@ -515,7 +530,7 @@ class LinregWidget(widgets.VBox):  # type: ignore[misc]
         options = {name: (list(value) if isinstance(value, tuple) else value)
                    for name, value in dataclasses.asdict(self.options).items()}
         return {"format": PRESET_FORMAT, "version": PRESET_VERSION, "options": options,
-                "show": list(self.shown), "lock": list(self.locked), "tabs": list(self.tab_names),
+                "controls": list(self.shown), "lock": list(self.locked), "tabs": list(self.tab_names),
                 "tab": self.tab_names[self.tabs.selected_index or 0], "auto": self.auto}
 
     def to_json(self) -> str:
@@ -539,8 +554,9 @@ class LinregWidget(widgets.VBox):  # type: ignore[misc]
                               f"presets are JSON objects with \"format\": \"{PRESET_FORMAT}\"",
                               "Save one with w.save('lecture.json')")
         options = Options.from_mapping(preset.get("options", {}))
-        return cls(options, show=preset.get("show"), lock=preset.get("lock", ()), tabs=preset.get("tabs"),
-                   tab=preset.get("tab"), auto=bool(preset.get("auto", True)), **values)
+        return cls(options, controls=preset.get("controls"), lock=preset.get("lock", ()),
+                   tabs=preset.get("tabs"), tab=preset.get("tab"), auto=bool(preset.get("auto", True)),
+                   **values)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], **values: Any) -> LinregWidget:
