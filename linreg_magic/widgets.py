@@ -512,8 +512,8 @@ class LinregWidget(widgets.VBox):  # type: ignore[misc]
             png = self.views[name].value if name in self.views else b""
             if png:
                 data = base64.b64encode(png).decode("ascii")
-                parts.append(f"<img alt='{name}' style='max-width:32%;display:inline-block' "
-                             f"src='data:image/png;base64,{data}'/>")
+                parts.append(f"<img alt='{name}' style='max-width:32%;display:inline-block;"
+                             f"vertical-align:top' src='data:image/png;base64,{data}'/>")
         parts.append("</div>")
         return "".join(parts)
 
