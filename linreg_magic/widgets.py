@@ -210,14 +210,20 @@ class LinregWidget(widgets.VBox):  # type: ignore[misc]
 
     ``LinregWidget(stage="module", lr=0.05, controls=("lr", "epochs", "run"),
     lock=("stage",))``: keywords are options (see :class:`Options`), or pass an
-    ``Options`` object; ``controls`` picks the controls shown, in order (:data:`CONTROLS` by
-    default; any option name, ``"run"`` and ``"epoch"``), ``lock`` disables
-    some, ``tabs`` picks the views, ``tab`` the one open first, and ``auto``
-    says whether changing a control re-runs (else only Run does).  The first
-    run happens in the constructor, so the widget opens with its figures.
+    ``Options`` object; ``controls`` picks the controls shown, in order
+    (:data:`CONTROLS` by default; any option name, ``"run"`` and ``"epoch"``),
+    ``lock`` disables some, ``tabs`` picks the views, ``tab`` the one open
+    first, and ``auto`` says whether changing a control re-runs (else only Run
+    does).  The first run happens in the constructor, so the widget opens with
+    its figures; later runs happen in the background (:meth:`wait` blocks until
+    they are done).
 
     ``save(path)`` / ``LinregWidget.load(path)`` keep all of that in a JSON
     preset file.
+
+    Like every run, a widget's run restores the global random states when it
+    ends; a cell that draws random numbers while a widget run is going on can
+    see its draws undone.
     """
 
     def __init__(self, options: Options | None = None, *, controls: Iterable[str] | None = None,
