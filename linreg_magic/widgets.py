@@ -28,7 +28,7 @@ import json
 import math
 import os
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -103,13 +103,6 @@ class _Superseded(Exception):
 
 def _note(text: str) -> str:
     return f"<p style='color:#666;font-style:italic'>{html.escape(text)}</p>"
-
-
-def _view(name: str) -> Callable[..., Any] | None:
-    """A view function from :mod:`linreg_magic.views`, or None in versions without it."""
-    from . import views
-
-    return getattr(views, name, None)
 
 
 def _figure_png(fig: Figure | SubFigure) -> bytes:
@@ -445,23 +438,19 @@ class LinregWidget(widgets.VBox):  # type: ignore[misc]
 
     def _epoch_pngs(self, result: Result, epoch: int | None) -> dict[str, bytes]:
         """The fit and the loss surface after ``epoch`` (None: the end)."""
-        from .views import plot_fit
+        from .views import plot_fit, plot_surface
 
         pngs = {}
         if "fit" in self.views:
             pngs["fit"] = self._png("fit", plot_fit(result, epoch=epoch))
         if "surface" in self.views:
-            plot_surface = _view("plot_surface")
-            why = ("The loss surface is drawn for one-feature models only."
-                   if result.coef_path.shape[1] != 1
-                   else "The loss-surface view needs linreg_magic.views.plot_surface."
-                   if plot_surface is None else "")
-            self.notes["surface"].value = _note(why) if why else ""
-            if why or plot_surface is None:
+            if result.coef_path.shape[1] == 1:
+                self.notes["surface"].value = ""
+                pngs["surface"] = self._png("surface", plot_surface(result, epoch=epoch))
+            else:
+                self.notes["surface"].value = _note("The loss surface is drawn for one-feature models only.")
                 self.figures.pop("surface", None)
                 pngs["surface"] = b""
-            else:
-                pngs["surface"] = self._png("surface", plot_surface(result, epoch=epoch))
         return pngs
 
     def _png(self, name: str, ax: Axes) -> bytes:
@@ -471,14 +460,12 @@ class LinregWidget(widgets.VBox):  # type: ignore[misc]
 
     def _show_code(self, stage: str) -> None:
         from .registry import previous_stage
+        from .views import code_html, diff_html
 
-        for name, function in (("code", "code_html"), ("diff", "diff_html")):
+        for name, view in (("code", code_html), ("diff", diff_html)):
             if name not in self.views:
                 continue
-            view = _view(function)
-            if view is None:
-                text = _note(f"The {name} view needs linreg_magic.views.{function}.")
-            elif name == "diff" and previous_stage(stage) is None:
+            if name == "diff" and previous_stage(stage) is None:
                 text = _note(f"{stage} is the first stage of the ladder: there is no stage before it "
                              "to compare with.")
             else:

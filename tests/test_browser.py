@@ -166,10 +166,6 @@ def test_the_widget_runs_redraws_and_replays_in_jupyterlab(tmp_path: Path) -> No
     _require_chromium()
     from playwright.sync_api import sync_playwright
 
-    from linreg_magic import views
-
-    has_surface = hasattr(views, "plot_surface")
-
     ARTIFACTS.mkdir(exist_ok=True)
     with _jupyterlab(tmp_path) as (url, log), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
@@ -212,19 +208,18 @@ def test_the_widget_runs_redraws_and_replays_in_jupyterlab(tmp_path: Path) -> No
             assert page.locator(".linreg-widget .linreg-summary").first.inner_text() != summary
 
             surface = "img.linreg-surface"
-            if has_surface:  # open the loss-surface tab: the scrubber moves its point too
-                page.locator(".linreg-widget .lm-TabBar-tab", has_text="surface").first.click(timeout=WAIT_MS)
-                page.wait_for_function(
-                    "(sel) => { const img = document.querySelector(sel);"
-                    " return img !== null && img.offsetWidth > 0 && img.naturalWidth > 0; }",
-                    arg=surface, timeout=WAIT_MS)
-                moved_surface = _src(page, surface)
+            # open the loss-surface tab: the scrubber moves its point too
+            page.locator(".linreg-widget .lm-TabBar-tab", has_text="surface").first.click(timeout=WAIT_MS)
+            page.wait_for_function(
+                "(sel) => { const img = document.querySelector(sel);"
+                " return img !== null && img.offsetWidth > 0 && img.naturalWidth > 0; }",
+                arg=surface, timeout=WAIT_MS)
+            moved_surface = _src(page, surface)
 
             _drag_slider(page, "epoch", -400)  # replay: back towards the first epochs
             replay_fit = _wait_src_change(page, fit, moved_fit, "the epoch scrubber did not move the fit")
-            if has_surface:
-                _wait_src_change(page, surface, moved_surface, "the epoch scrubber did not move the point "
-                                 "on the loss surface")
+            _wait_src_change(page, surface, moved_surface,
+                             "the epoch scrubber did not move the point on the loss surface")
             scrubber = _slider(page, "epoch")
             assert int(scrubber.locator(".widget-readout").inner_text(timeout=WAIT_MS)) < 1000
             page.locator(".linreg-widget button.jupyter-button", has_text="Run").first.click(timeout=WAIT_MS)

@@ -216,16 +216,17 @@ def test_the_epoch_scrubber_replays_the_fit_without_training_again() -> None:
 
 
 def test_the_epoch_scrubber_moves_the_point_on_the_loss_surface() -> None:
-    from linreg_magic import views
-
-    if not hasattr(views, "plot_surface"):
-        pytest.skip("linreg_magic.views.plot_surface is not in this version: the surface tab shows a note")
     w = LinregWidget(stage="numpy")
     last = bytes(w.views["surface"].value)
     assert last.startswith(PNG)
+    assert not [line for line in w.figures["surface"].axes[0].lines if line.get_gid() == "epoch"]
     w.scrubber.value = 5
     assert w.wait(60)
     assert bytes(w.views["surface"].value).startswith(PNG) and bytes(w.views["surface"].value) != last
+    [point] = [line for line in w.figures["surface"].axes[0].lines if line.get_gid() == "epoch"]
+    result = w.result
+    assert result is not None
+    assert (point.get_xdata()[0], point.get_ydata()[0]) == (result.intercept_path[5], result.coef_path[5, 0])
 
 
 def test_options_that_do_not_fit_together_show_one_line_and_keep_the_last_result() -> None:
