@@ -135,6 +135,15 @@ def test_set_options_moves_the_controls_and_runs() -> None:
     assert (w.result.stage, w.result.options.lr, w.result.epochs, w.runs) == ("tensors", 0.05, 30, 2)
 
 
+def test_a_diverging_learning_rate_shows_where_the_run_stopped() -> None:
+    w = LinregWidget(stage="numpy")
+    w.controls["lr"].value = 5.0
+    assert w.wait(60) and w.error is None and w.result is not None
+    assert w.result.stopped is not None and "diverged" in w.summary.value
+    assert w.scrubber.max == w.result.epochs < 1000
+    assert bytes(w.views["fit"].value).startswith(PNG) and bytes(w.views["loss"].value).startswith(PNG)
+
+
 def test_without_auto_only_the_run_button_runs() -> None:
     w = LinregWidget(stage="numpy", auto=False)
     w.controls["epochs"].value = 10
