@@ -123,3 +123,11 @@ def test_the_students_cells_are_judged_and_their_mistakes_named(executed):
 def test_a_diverging_learning_rate_says_which_one_works(executed):
     text = _text(_cell(executed, "%linreg --lr 1.5"))
     assert "diverged at epoch" in text and "try --lr" in text
+
+
+def test_the_widget_cells_show_a_widget_with_a_static_copy(executed):
+    for start in ("%linreg widget --stage module", "from linreg_magic import LinregWidget",
+                  "%linreg widget lecture.json"):
+        mimes = _mimes(_cell(executed, start))
+        assert "application/vnd.jupyter.widget-view+json" in mimes, start
+        assert "text/html" in mimes and "text/plain" in mimes, start
