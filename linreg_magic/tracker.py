@@ -1,11 +1,20 @@
 """Recording a run: the loss of every epoch and the path the parameters took.
 
 A stage's loop calls ``tracker.log(loss, b=b, w=w)`` or ``tracker.log(loss,
-model)`` once per epoch.  For torch, everything stays on the device: the loss is
-kept as a detached tensor and the parameters are copied with one ``torch.cat``
-into a preallocated row of a device buffer, so no epoch waits for the GPU.  The
-host sees the numbers once, at the end (or when a progress callback asks for a
-snapshot, a few times a second).
+model)`` once per epoch.  Everything goes into one preallocated table, one row
+per epoch: column 0 is the epoch's loss, the other columns the parameters after
+its update (row 0: the initial parameters, and NaN for the loss).
+
+How a row is written depends on where the numbers live, so that recording costs
+little next to the epoch itself:
+
+* numpy stage: the row is filled in place (a float and one ``np.concatenate``).
+* torch on the CPU: no waiting is possible, so the values are read directly
+  (``loss.item()``; parameters through numpy views of their storage, made once).
+* torch on a GPU (or any other device): the table lives on the device and each
+  row is one ``torch.cat(..., out=row)``: no epoch waits for the GPU.  The host
+  sees the numbers once, at the end, or when a progress callback asks for a
+  snapshot (a few times a second).
 """
 
 from __future__ import annotations
@@ -18,6 +27,12 @@ from typing import Any
 import numpy as np
 
 __all__ = ["Recording", "Tracker"]
+
+#: Device rows are made (``unbind``) this many at a time, so a million-epoch run
+#: never holds a million row views.
+ROW_BLOCK = 1024
+
+_HOST_DTYPES = ("torch.float32", "torch.float64", "torch.float16")
 
 
 @dataclass(frozen=True)
@@ -69,76 +84,135 @@ class Tracker:
         self._progress = progress
         self._interval = interval
         self._next_progress = time.perf_counter() + interval
-        self._torch = False
-        self._losses: list[Any] = []
-        self._rows: Any = None
-        self._path: Any = None
+        self._mode = "numpy"  # "numpy", "host" (torch on the CPU) or "device"
+        self._table: Any = None
         self._sources: tuple[Any, ...] = ()
         self._views: tuple[Any, ...] = ()
+        self._scalars = False  # every parameter holds one number
+        self._block: tuple[Any, ...] = ()
+        self._block_start = 0
 
     # -- set up by the engine -------------------------------------------------
     def start(self, params: dict[str, Any]) -> None:
-        """Record the initial parameters (epoch 0) and size the buffers."""
+        """Record the initial parameters (epoch 0) and size the table."""
         self.names = tuple(params)
         values = tuple(params.values())
-        self._torch = not isinstance(values[0], np.ndarray) and hasattr(values[0], "detach")
         self.shapes = tuple(tuple(v.shape) for v in values)
-        if self._torch:
-            import torch
+        total = sum(int(np.prod(shape)) if shape else 1 for shape in self.shapes)
+        if isinstance(values[0], np.ndarray) or not hasattr(values[0], "detach"):
+            self._mode = "numpy"
+            self._scalars = all(np.shape(v) == (1,) for v in values)
+            self._table = np.empty((self.n_epochs + 1, 1 + total))
+            self._table[0, 0] = np.nan
+            self._table[0, 1:] = np.concatenate([np.ravel(v) for v in values])
+            return
+        import torch
 
-            views = self._flat_views(values)
-            total = sum(int(v.numel()) for v in views)
-            self._path = torch.empty((self.n_epochs + 1, total), dtype=views[0].dtype,
-                                     device=views[0].device)
-            self._rows = self._path.unbind(0)
-            torch.cat(views, out=self._rows[0])
-            self._sources, self._views = values, views
-        else:
-            self._path = np.empty((self.n_epochs + 1, sum(int(np.size(v)) for v in values)))
-            self._path[0] = np.concatenate([np.ravel(v) for v in values])
+        self._sources = values
+        if all(v.device.type == "cpu" and str(v.dtype) in _HOST_DTYPES for v in values):
+            self._mode = "host"
+            self._scalars = all(v.numel() == 1 for v in values)
+            self._views = self._numpy_views(values)
+            self._table = np.empty((self.n_epochs + 1, 1 + total))
+            self._table[0, 0] = np.nan
+            self._table[0, 1:] = np.concatenate(self._views)
+            return
+        self._mode = "device"
+        self._views = self._flat_views(values)
+        self._table = torch.empty((self.n_epochs + 1, 1 + total), dtype=values[0].dtype,
+                                  device=values[0].device)
+        with torch.no_grad():
+            self._table[0, 0] = float("nan")
+            torch.cat(self._views, out=self._table[0, 1:])
+
+    @property
+    def table(self) -> Any:
+        """The record itself: row ``i`` holds epoch ``i``'s loss and the parameters
+        after it (row 0: NaN and the initial parameters), flattened in ``names``
+        order.  A numpy array, or a tensor on the device for device runs."""
+        return self._table
 
     @staticmethod
     def _flat_views(values: tuple[Any, ...]) -> tuple[Any, ...]:
         return tuple(v.detach().reshape(-1) for v in values)
 
+    @staticmethod
+    def _numpy_views(values: tuple[Any, ...]) -> tuple[np.ndarray, ...]:
+        """Flat numpy arrays sharing the CPU tensors' memory (copies if not contiguous)."""
+        return tuple(v.detach().reshape(-1).numpy() for v in values)
+
+    def _device_row(self, i: int) -> Any:
+        offset = i - self._block_start
+        if not 0 <= offset < len(self._block):
+            self._block_start = i
+            self._block = self._table[i:i + ROW_BLOCK].unbind(0)
+            offset = 0
+        return self._block[offset]
+
     # -- called by the stage's loop -------------------------------------------
     def log(self, loss: Any, model: Any = None, **params: Any) -> None:
         """Record this epoch's loss and the parameters after its update."""
-        i = self.epoch
-        if i >= self.n_epochs:
+        i = self.epoch + 1
+        if i > self.n_epochs:
             raise RuntimeError(f"tracker.log() called more than n_epochs={self.n_epochs} times")
         self.last_loss = loss
-        if self._torch:
+        mode = self._mode
+        if mode == "host":
+            row = self._table[i]
+            row[0] = loss.item()
+            if model is None:
+                values = tuple(params.values())
+                if not all(a is b for a, b in zip(values, self._sources)):
+                    # new tensors every epoch (b = b - lr * b_grad)
+                    if self._scalars:
+                        for j, value in enumerate(values, 1):
+                            row[j] = value.item()
+                        self.epoch = i
+                        if self._progress is not None:
+                            self._tick()
+                        return
+                    self._sources, self._views = values, self._numpy_views(values)
+            np.concatenate(self._views, out=row[1:])
+        elif mode == "numpy":
+            table = self._table
+            table[i, 0] = loss
+            if self._scalars:
+                for j, value in enumerate(params.values(), 1):
+                    table[i, j] = value[0]
+            else:
+                table[i, 1:] = np.concatenate([np.ravel(v) for v in params.values()])
+        else:
             import torch
 
-            self._losses.append(loss.detach())
-            if model is not None:
-                views = self._views
-            else:
+            if model is None:
                 values = tuple(params.values())
                 if not all(a is b for a, b in zip(values, self._sources)):
                     self._sources, self._views = values, self._flat_views(values)
-                views = self._views
-            torch.cat(views, out=self._rows[i + 1])
-        else:
-            self._losses.append(float(loss))
-            self._path[i + 1] = np.concatenate([np.ravel(v) for v in params.values()])
-        self.epoch = i + 1
+            torch.cat((loss.detach().reshape(1), *self._views), out=self._device_row(i))
+        self.epoch = i
+        if self._progress is not None:
+            self._tick()
+
+    def _tick(self) -> None:
         if self._progress is not None and time.perf_counter() >= self._next_progress:
             self._progress(self)
             self._next_progress = time.perf_counter() + self._interval
+
+    def advance(self, epochs: int = 1) -> None:
+        """``epochs`` more rows of :attr:`table` were written on the device by
+        someone else (a replayed CUDA graph); count them, call progress when due."""
+        if self.epoch + epochs > self.n_epochs:
+            raise RuntimeError(f"more than n_epochs={self.n_epochs} epochs recorded")
+        self.epoch += epochs
+        self._tick()
 
     # -- read back ------------------------------------------------------------
     def snapshot(self) -> Recording:
         """What has been recorded so far, copied to the host (one sync)."""
         k = self.epoch
-        if self._torch:
-            import torch
-
-            losses = (torch.stack(self._losses[:k]).double().cpu().numpy() if k
-                      else np.empty(0))
-            path = self._path[: k + 1].double().cpu().numpy()
+        if self._mode == "device":
+            table = self._table[: k + 1].double().cpu().numpy()
         else:
-            losses = np.asarray(self._losses[:k], dtype=np.float64)
-            path = self._path[: k + 1].copy()
-        return Recording(self.names, self.shapes, losses, path)
+            table = self._table[: k + 1].copy()
+        return Recording(self.names, self.shapes, np.ascontiguousarray(table[1:, 0]),
+                         np.ascontiguousarray(table[:, 1:]))
