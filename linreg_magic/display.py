@@ -50,10 +50,12 @@ def _note(text: str) -> None:
 
 
 def show_figures(result: Result, fit: bool = True, loss: bool = True) -> None:
-    from .views import plot_fit, plot_loss, result_figure
+    from .views import plot_fit, plot_loss
+    from .views.figures import result_png
 
-    if fit and loss:
-        _publish_figure(result_figure(result), f"{result.stage} fit and loss curves")
+    if fit and loss:  # drawn on a kept figure; an unchanged picture is not drawn again
+        _publish({"image/png": base64.b64encode(result_png(result)).decode("ascii"),
+                  "text/plain": f"[figure: {result.stage} fit and loss curves; shown as an image in a notebook]"})
     elif fit:
         _publish_figure(plot_fit(result).figure, f"{result.stage} fit")
     elif loss:

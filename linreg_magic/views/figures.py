@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 
     from ..result import Result
 
-__all__ = ["MAX_POINTS", "figure_png", "plot_fit", "plot_loss", "result_figure"]
+__all__ = ["MAX_POINTS", "figure_png", "plot_fit", "plot_loss", "result_figure", "result_png"]
 
 #: Scatter plots draw at most this many points per set (the data are never cut).
 MAX_POINTS = 2000
@@ -36,10 +37,19 @@ def _new_axes() -> Axes:
 
 
 def sample(n: int, limit: int = MAX_POINTS, seed: int = 0) -> np.ndarray:
-    """Indices of at most ``limit`` of ``n`` points, the same every time."""
+    """Indices of at most ``limit`` of ``n`` points, sorted, the same every time.
+
+    Costs O(limit), not O(n): no permutation of all ``n`` indices is made.
+    """
     if n <= limit:
         return np.arange(n)
-    return np.sort(np.random.RandomState(seed).choice(n, size=limit, replace=False))
+    rs = np.random.RandomState(seed)
+    if n < 50 * limit:
+        return np.sort(rs.choice(n, size=limit, replace=False))
+    picked = np.unique(rs.randint(0, n, size=limit + limit // 8))
+    while len(picked) < limit:  # collisions are rare when n >> limit
+        picked = np.unique(np.concatenate([picked, rs.randint(0, n, size=limit)]))
+    return np.sort(rs.choice(picked, size=limit, replace=False))
 
 
 def plot_fit(result: Result, ax: Axes | None = None, epoch: int | None = None) -> Axes:
@@ -53,18 +63,19 @@ def plot_fit(result: Result, ax: Axes | None = None, epoch: int | None = None) -
     row = len(result.intercept_path) - 1 if epoch is None else int(epoch)
     b, w = result.intercept_path[row], result.coef_path[row]
     shown = 0
-    for label, x, y, color in (("train", data.x_train, data.y_train, TRAIN_COLOR),
-                               ("validation", data.x_val, data.y_val, VAL_COLOR)):
-        if not len(x):
+    for label, idx, color in (("train", data.train_idx, TRAIN_COLOR),
+                              ("validation", data.val_idx, VAL_COLOR)):
+        if not len(idx):
             continue
-        keep = sample(len(x))
+        keep = idx[sample(len(idx))]  # index the sample only: no copy of all the data
+        x, y = data.x[keep], data.y[keep]
         shown += len(keep)
         if data.n_features == 1:
-            ax.scatter(x[keep, 0], y[keep, 0], s=12, alpha=0.6, color=color, label=label,
+            ax.scatter(x[:, 0], y[:, 0], s=12, alpha=0.6, color=color, label=label,
                        edgecolors="none")
         else:
-            yhat = b + x[keep] @ w
-            ax.scatter(y[keep, 0], yhat, s=12, alpha=0.6, color=color, label=label,
+            yhat = b + x @ w
+            ax.scatter(y[:, 0], yhat, s=12, alpha=0.6, color=color, label=label,
                        edgecolors="none")
     if data.n_features == 1:
         lo, hi = float(data.x.min()), float(data.x.max())
@@ -99,6 +110,8 @@ def plot_fit(result: Result, ax: Axes | None = None, epoch: int | None = None) -
 
 def plot_loss(result: Result, ax: Axes | None = None) -> Axes:
     """Training and validation loss per epoch, on a log scale."""
+    from matplotlib.ticker import LogLocator
+
     ax = ax if ax is not None else _new_axes()
     if len(result.losses):
         ax.plot(np.arange(1, result.epochs + 1), drawable(result.losses), color=TRAIN_COLOR,
@@ -116,11 +129,13 @@ def plot_loss(result: Result, ax: Axes | None = None) -> Axes:
     finite = finite[np.isfinite(finite) & (finite > 0)]
     if len(finite):
         ax.set_yscale("log")
+        # minor ticks at 2 and 5 only: legible, and far cheaper to draw than all eight
+        ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
     ax.set_xlabel("epoch")
     ax.set_ylabel("MSE")
     ax.set_title(f"{result.stage}: loss (final training MSE {_short(result.train_loss, 5)})", fontsize=10)
     ax.legend(fontsize=8, frameon=False)
-    ax.grid(alpha=0.25, which="both")
+    ax.grid(alpha=0.25, which="major")
     return ax
 
 
@@ -156,3 +171,75 @@ def figure_png(fig: Figure | Any, dpi: int = 100) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
+
+
+# -- drawing the result figure fast, again and again ---------------------------
+_FIGURES: dict[tuple[Any, ...], Figure] = {}
+_PNGS: dict[bytes, bytes] = {}
+_PNG_CACHE_SIZE = 16
+
+
+def _drawn_key(result: Result, dpi: int) -> bytes:
+    """A digest of everything the result figure draws (and of the run's options)."""
+    data = result.data
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(repr((result.stage, result.options, data.name, data.n_features, len(data.x),
+                        dpi, result.reference.train_loss, data.true_b, data.true_w)).encode())
+    for idx in (data.train_idx, data.val_idx):
+        keep = idx[sample(len(idx))]
+        digest.update(np.ascontiguousarray(data.x[keep]).tobytes())
+        digest.update(np.ascontiguousarray(data.y[keep]).tobytes())
+    for array in (result.losses, result.val_losses, result.intercept_path[-1:], result.coef_path[-1:]):
+        digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+    if len(data.x):
+        digest.update(np.array([data.x.min(), data.x.max(), data.y.min(), data.y.max()]).tobytes())
+    return digest.digest()
+
+
+def _redrawn_figure(result: Result) -> Figure:
+    """:func:`result_figure`'s content on a kept figure: the axes are cleared and
+    drawn again; the layout is worked out on the first draw only, then frozen."""
+    signature = (result.data.n_features == 1, len(result.data.val_idx) > 0)
+    fig = _FIGURES.get(signature)
+    if fig is None:
+        fig = result_figure(result)
+        _FIGURES[signature] = fig
+        return fig
+    for ax, draw in zip(fig.axes, (plot_fit, plot_loss)):
+        _remove_plotted(ax)
+        draw(result, ax)
+    return fig
+
+
+def _remove_plotted(ax: Axes) -> None:
+    """Take what was plotted off ``ax`` but keep the axes, their ticks and layout
+    (``cla()`` would rebuild every tick, which costs more than the drawing)."""
+    for artist in (*ax.collections, *ax.lines, *ax.patches, *ax.texts, *ax.images):
+        artist.remove()
+    legend = ax.get_legend()
+    if legend is not None:
+        legend.remove()
+    if ax.get_yscale() != "linear":
+        ax.set_yscale("linear")
+    ax.ignore_existing_data_limits = True  # the next artist sets the limits afresh
+    ax.set_autoscale_on(True)
+
+
+def result_png(result: Result, dpi: int = 100) -> bytes:
+    """The PNG of :func:`result_figure`, made as cheaply as possible.
+
+    A picture whose drawn numbers have been encoded before is returned as it was
+    (like the rendered graph of an unchanged model); otherwise a kept figure is
+    redrawn (no new ``Figure``, no second layout pass).  Never touches pyplot.
+    """
+    key = _drawn_key(result, dpi)
+    png = _PNGS.pop(key, None)
+    if png is None:
+        fig = _redrawn_figure(result)
+        png = figure_png(fig, dpi)
+        if fig.get_layout_engine() is not None:
+            fig.set_layout_engine("none")  # keep the positions the first layout found
+    _PNGS[key] = png  # most recently used last
+    while len(_PNGS) > _PNG_CACHE_SIZE:
+        del _PNGS[next(iter(_PNGS))]
+    return png
