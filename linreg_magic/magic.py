@@ -140,4 +140,5 @@ COMMANDS: dict[str, str] = {
     "compare": ".commands:compare_stages",
     "contract": ".check:contract_command",
     "widget": ".widgets:widget_command",
+    "bench": ".bench:bench_command",
 }

@@ -1,0 +1,130 @@
+"""``%linreg bench``: time per epoch across sizes and devices, in a real shell."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from IPython.core.error import UsageError
+from IPython.utils.capture import capture_output
+
+from linreg_magic.bench import (
+    MAX_EPOCHS,
+    MIN_EPOCHS,
+    BenchResult,
+    BenchRow,
+    crossover,
+    epochs_for,
+    plot_bench,
+)
+
+SIZES = [100, 10_000, 1_000_000, 10_000_000]
+
+
+def _bench(ip, line: str):  # type: ignore[no-untyped-def]
+    with capture_output() as captured:
+        result = ip.run_line_magic("linreg", "bench " + line)
+    return result, captured
+
+
+def test_bench_times_each_size_on_the_cpu_and_shows_a_figure_and_a_table(ip) -> None:  # type: ignore[no-untyped-def]
+    state = np.random.get_state()[1].copy()
+    result, captured = _bench(ip, "--n 1e2,1e3 --device cpu --stage module --epochs 4")
+    assert isinstance(result, BenchResult)
+    assert [(r.n, r.device, r.epochs) for r in result.rows] == [(100, "cpu", 4), (1000, "cpu", 4)]
+    assert all(r.seconds_per_epoch > 0 and len(r.runs) == 3 for r in result.rows)
+    figure, table = captured.outputs
+    assert figure.data["image/png"] and "time per epoch against N" in figure.data["text/plain"]
+    assert "1,000" in table.data["text/plain"] and "epochs timed" in table.data["text/html"]
+    np.testing.assert_array_equal(np.random.get_state()[1], state)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the note shown where CUDA is missing")
+def test_a_device_this_machine_lacks_is_skipped_with_one_line(ip) -> None:  # type: ignore[no-untyped-def]
+    result, captured = _bench(ip, "--n 100 --device cpu,cuda --epochs 3")
+    assert result.devices() == ["cpu"]
+    assert result.skipped == ["skipped cuda: CUDA is not available (this torch "
+                              f"({torch.__version__}) is a CPU-only build)"]
+    assert result.skipped[0] in captured.outputs[1].data["text/plain"]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_asking_only_for_missing_devices_is_one_usage_error(ip) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(UsageError) as info:
+        _bench(ip, "--n 100 --device cuda")
+    message = str(info.value)
+    assert type(info.value) is UsageError and "\n" not in message
+    assert message.startswith("None of the devices asked (cuda) can run the module stage here")
+    assert "Available devices here are cpu" in message and message.endswith("Try --device cpu")
+
+
+def test_the_numpy_stage_is_timed_on_the_cpu_only(ip) -> None:  # type: ignore[no-untyped-def]
+    result, _ = _bench(ip, "--n 100 --device cpu,cuda --stage numpy --epochs 3")
+    assert result.devices() == ["cpu"]
+    assert result.skipped
+    assert result.skipped[0].startswith("skipped cuda: The numpy stage runs on the CPU only")
+
+
+@pytest.mark.parametrize(("line", "start"), [
+    ("--n 1e2,abc", "--n got 'abc'"),
+    ("--n 1", "--n got '1'"),
+    ("--device cpu,gpu", "--device got 'gpu'"),
+    ("--stage modul", "Unknown stage 'modul'"),
+    ("now", "bench takes options only, got 'now'"),
+])
+def test_bad_bench_settings_are_one_usage_error(ip, line: str, start: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(UsageError) as info:
+        _bench(ip, line)
+    assert type(info.value) is UsageError and "\n" not in str(info.value)
+    assert str(info.value).startswith(start)
+
+
+def test_large_sizes_are_timed_over_few_epochs_and_small_ones_over_more() -> None:
+    assert epochs_for(100, None) == MAX_EPOCHS
+    assert epochs_for(10_000_000, None) == MIN_EPOCHS
+    assert MIN_EPOCHS < epochs_for(1_000_000, None) < MAX_EPOCHS
+    assert epochs_for(10_000_000, 50) == 50
+
+
+def _series(values: list[float]) -> tuple[list[int], list[float]]:
+    return SIZES, values
+
+
+def test_the_crossover_is_where_the_gpu_line_drops_below_the_cpu_line() -> None:
+    cpu = _series([1e-4, 1e-4, 1e-2, 1e-1])
+    gpu = _series([5e-4, 5e-4, 6e-4, 1e-3])
+    found = crossover(cpu, gpu)
+    assert found is not None and 10_000 < found < 1_000_000
+    # equal times at a measured size: that size
+    assert crossover(_series([1, 1, 2, 3]), _series([2, 2, 2, 2])) == pytest.approx(1_000_000)
+
+
+def test_no_crossover_when_the_gpu_never_wins_or_always_wins() -> None:
+    assert crossover(_series([1, 2, 3, 4]), _series([5, 6, 7, 8])) is None
+    assert crossover(_series([5, 6, 7, 8]), _series([1, 2, 3, 4])) is None
+
+
+def _two_devices() -> BenchResult:
+    cpu = [1e-4, 1.2e-4, 8e-3, 9e-2]
+    gpu = [6e-4, 6e-4, 6.5e-4, 2e-3]
+    rows = [BenchRow(n, "cpu", 3, t, (t,)) for n, t in zip(SIZES, cpu)]
+    rows += [BenchRow(n, "cuda:0", 3, t, (t,)) for n, t in zip(SIZES, gpu)]
+    return BenchResult("module", rows, device_names={"cpu": "cpu (2 cores)", "cuda:0": "cuda:0 H100"})
+
+
+def test_the_figure_is_log_log_with_one_line_per_device_and_the_crossover_marked() -> None:
+    result = _two_devices()
+    ax = plot_bench(result)
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels[:2] == ["cpu (2 cores)", "cuda:0 H100"]
+    cross = result.crossover()
+    assert cross is not None
+    assert any(list(line.get_xdata()) == [cross, cross] for line in ax.get_lines())
+    assert any(t.get_text().startswith("GPU faster from N ~ ") for t in ax.texts)
+
+
+def test_the_table_says_how_much_faster_the_gpu_is_and_from_which_size() -> None:
+    text = _two_devices().text()
+    assert "45.00x faster" in text  # 9e-2 / 2e-3 at N = 10,000,000
+    assert "the GPU is faster from N ~ " in text
