@@ -100,6 +100,10 @@ def run_options(options: Options, *, progress: Callable[[Tracker], None] | None 
     has a ``ready(seconds) -> bool`` method, that method says so;
     ``prepared(namespace)``, if given, is called just before training."""
     stage, device = resolve_run(options)
+    if options.cuda_graph:
+        from .cuda_graph import check_cuda_graph
+
+        check_cuda_graph(stage, device)
     data = make_data(options) if data is None else data
     check_stage_data(stage, data)
     with preserved_random_state(stage.uses_torch, device):
@@ -162,29 +166,48 @@ def _train(stage: Stage, options: Options, device: str, data: Dataset,
     if live is not None:
         progress = _with_live_frames(progress, live, stage, ns, data, lambda: start)
     tracker = Tracker(options.epochs, progress=_stop_when_diverged(progress))
-    tracker.start(stage_parameters(stage, ns))
+    params = stage_parameters(stage, ns)
+    tracker.start(params)
     ns["tracker"] = tracker
     if prepared is not None:
         prepared(ns)
     stopped: str | None = None
+    notes: tuple[str, ...] = ()
+    replayed: float | None = None  # with --cuda-graph: the replays alone
     start = time.perf_counter()
     try:
         with np.errstate(over="ignore", invalid="ignore"):
-            ns.update(call_step(stage.model_training, ns))
+            if options.cuda_graph:
+                replayed, notes = _train_with_cuda_graph(stage, ns, tracker, params, options.epochs)
+            else:
+                ns.update(call_step(stage.model_training, ns))
     except KeyboardInterrupt:
         stopped = f"stopped at epoch {tracker.epoch} of {options.epochs} (interrupted)"
     except Diverged:
         pass  # the recording says where
     synchronize(device)
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - start if replayed is None else replayed
     rec = tracker.snapshot()
     bad = np.flatnonzero(~np.isfinite(rec.losses))
     if len(bad):
         epoch = int(bad[0]) + 1
         stopped = divergence_note(epoch, float(rec.losses[bad[0]]), options.lr, data)
         rec = Recording(rec.names, rec.shapes, rec.losses[:epoch - 1], rec.path[:epoch])
-    return build_result(stage, options, device, data, ns, rec, seconds,
-                        autograd=graph_inputs(stage, ns, tracker), stopped=stopped)
+    result = build_result(stage, options, device, data, ns, rec, seconds,
+                          autograd=graph_inputs(stage, ns, tracker), stopped=stopped)
+    result.notes = notes
+    return result
+
+
+def _train_with_cuda_graph(stage: Stage, ns: dict[str, Any], tracker: Tracker,
+                           params: dict[str, Any], epochs: int) -> tuple[float, tuple[str, ...]]:
+    from .cuda_graph import train_with_cuda_graph
+
+    seconds, eager, prepared = train_with_cuda_graph(stage, ns, tracker, params, epochs)
+    per_epoch = seconds / epochs
+    note = (f"CUDA graph: {per_epoch * 1e6:.1f} us per epoch replayed, {eager * 1e6:.1f} us eager "
+            f"({eager / per_epoch:.1f}x faster); warm-up and capture {prepared * 1e3:.0f} ms")
+    return seconds, (note,)
 
 
 def _stop_when_diverged(progress: Callable[[Tracker], None] | None) -> Callable[[Tracker], None]:

@@ -26,6 +26,10 @@ def _with_option_arguments(func: Callable[..., Any]) -> Callable[..., Any]:
     for spec in reversed(option_specs()):
         default = defaults[spec.name].default
         text = spec.help if default is None else f"{spec.help} (default: {default})"
+        if spec.kind == "flag":
+            func = argument(spec.flag, dest=spec.name, default=None, action="store_const", const=True,
+                            help=spec.help.replace("%", "%%"))(func)
+            continue
         func = argument(spec.flag, dest=spec.name, default=None, metavar=spec.metavar,
                         help=text.replace("%", "%%"))(func)
     func = argument("command", nargs="*", help="a command and its words (see COMMANDS: e.g. "

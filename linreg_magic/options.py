@@ -41,7 +41,7 @@ class OptionSpec:
     flag: str
     help: str
     metavar: str
-    kind: str  # "int", "float", "floats", "str", "name", "device", "stage", "choice", "views"
+    kind: str  # "int", "float", "floats", "str", "name", "device", "stage", "choice", "views", "flag"
     low: float | None = None
     high: float | None = None
     low_open: bool = False
@@ -62,6 +62,8 @@ class OptionSpec:
             return "valid views are " + ", ".join(self.choices) + " (separated by commas)"
         if self.kind == "name":
             return "valid values are Python names (letters, digits and _, not starting with a digit)"
+        if self.kind == "flag":
+            return f"it is a switch: {self.flag} alone turns it on (or on/off, True/False from Python)"
         number = {"int": "a whole number", "float": "a number", "floats": "numbers separated by commas"}
         text = number.get(self.kind, "text")
         if self.low is not None and self.high is not None:
@@ -86,6 +88,8 @@ class OptionSpec:
             if not text.isidentifier() or keyword.iskeyword(text):
                 raise self._bad(raw)
             return text
+        if self.kind == "flag":
+            return _parse_flag(self, raw)
         if self.kind == "floats":
             items = _split_floats(raw)
             values = tuple(self._number(item, float) for item in items)
@@ -165,6 +169,19 @@ def _parse_device(spec: OptionSpec, raw: Any) -> str:
             "Try --device auto to use the best device this machine has",
         )
     return text
+
+
+_FLAG_WORDS = {"on": True, "true": True, "yes": True, "1": True,
+               "off": False, "false": False, "no": False, "0": False}
+
+
+def _parse_flag(spec: OptionSpec, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    word = _FLAG_WORDS.get(str(raw).strip().lower())
+    if word is None:
+        raise usage_error(f"{spec.flag} got {raw!r}", spec.valid_text(), f"Write {spec.flag} alone")
+    return word
 
 
 def _parse_stage(spec: OptionSpec, raw: Any) -> str:
@@ -267,6 +284,9 @@ class Options:
                       "mean 0, standard deviation 1)")
     store: str | None = _opt(None, kind="name", metavar="NAME", example="result",
                              help="also store the run's Result in this variable")
+    cuda_graph: bool = _opt(False, kind="flag", metavar="", example="",
+                            help="on CUDA, capture one training step as a CUDA graph and replay it "
+                            "every epoch (torch stages; the header shows the gain)")
 
     def __post_init__(self) -> None:
         for spec in option_specs():

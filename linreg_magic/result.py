@@ -55,6 +55,7 @@ class Result:
     graph_note: str = ""
     stopped: str | None = None
     autograd: dict[str, Any] | None = field(default=None)  # {"loss": tensor, "params": {...}}
+    notes: tuple[str, ...] = ()  # short lines for the header, e.g. what a CUDA graph gained
 
     @property
     def epochs(self) -> int:

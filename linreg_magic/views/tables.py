@@ -25,7 +25,7 @@ def header_text(result: Result) -> str:
              f"{_duration(result.seconds)} training"]
     if result.stopped:
         parts.append(result.stopped)
-    return " · ".join(parts)
+    return " · ".join(parts) + "".join(f"\n{note}" for note in result.notes)
 
 
 def header_html(result: Result) -> str:
@@ -38,7 +38,9 @@ def header_html(result: Result) -> str:
         cells.append(f"<span style='color:#b00'>{html.escape(result.stopped)}</span>")
     return (f"<div class='linreg-header' style='font-family:sans-serif'>"
             f"{' &middot; '.join(cells)}<br><span style='color:#666'>"
-            f"{html.escape(stage.summary)}</span></div>")
+            f"{html.escape(stage.summary)}</span>"
+            + "".join(f"<br><span>{html.escape(note)}</span>" for note in result.notes)
+            + "</div>")
 
 
 def params_rows(result: Result) -> list[tuple[str, float, float | None, float, float | None]]:
