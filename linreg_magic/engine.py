@@ -393,6 +393,8 @@ def affine_path(stage: Stage, ns: Mapping[str, Any], rec: Recording,
 
 
 _REFERENCES: dict[bytes, Reference] = {}
+#: From this many training points on, the closed form comes from the normal equations.
+NORMAL_EQUATIONS_FROM = 1_000_000
 
 
 def _data_fingerprint(data: Dataset) -> bytes:
@@ -422,10 +424,19 @@ def reference(data: Dataset) -> Reference:
 def _reference(data: Dataset) -> Reference:
     from sklearn.linear_model import LinearRegression
 
-    fit = LinearRegression().fit(data.x_train, data.y_train)
-    intercept = float(np.ravel(fit.intercept_)[0])
-    coef = tuple(float(v) for v in np.ravel(fit.coef_))
-    train = float(QuadraticMSE.of(data.x_train, data.y_train)(intercept, np.asarray(coef)))
+    x_train, y_train = data.x_train, data.y_train  # fresh copies: sklearn may centre them in place
+    train_mse = QuadraticMSE.of(x_train, y_train)
+    if len(x_train) >= NORMAL_EQUATIONS_FROM:
+        # the same least-squares answer, from the (F+1)x(F+1) normal equations in
+        # float64, without the several copies of the data sklearn's solver makes
+        theta = np.linalg.solve(train_mse.gram, train_mse.moment)
+        intercept, coef = float(theta[0]), tuple(float(v) for v in theta[1:])
+    else:
+        fit = LinearRegression(copy_X=False).fit(x_train, y_train)
+        intercept = float(np.ravel(fit.intercept_)[0])
+        coef = tuple(float(v) for v in np.ravel(fit.coef_))
+    del x_train, y_train
+    train = float(train_mse(intercept, np.asarray(coef)))
     val = (float(QuadraticMSE.of(data.x_val, data.y_val)(intercept, np.asarray(coef)))
            if len(data.val_idx) else None)
     return Reference(intercept, coef, train, val)

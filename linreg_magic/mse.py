@@ -28,9 +28,14 @@ class QuadraticMSE:
         n = len(x)
         if n == 0:
             raise ValueError("no data")
-        a = np.hstack([np.ones((n, 1)), np.asarray(x, dtype=np.float64)])
+        # A'A and A'y for A = [1, x], by blocks: no (n, F + 1) copy of the data
+        xs = np.asarray(x, dtype=np.float64).reshape(n, -1)
         yy = np.asarray(y, dtype=np.float64).reshape(-1)
-        return cls(a.T @ a / n, a.T @ yy / n, float(yy @ yy / n))
+        sx = xs.sum(axis=0)
+        gram = np.empty((xs.shape[1] + 1, xs.shape[1] + 1))
+        gram[0, 0], gram[0, 1:], gram[1:, 0], gram[1:, 1:] = n, sx, sx, xs.T @ xs
+        moment = np.concatenate([[yy.sum()], yy @ xs])
+        return cls(gram / n, moment / n, float(yy @ yy / n))
 
     def __call__(self, intercept: np.ndarray | float, coef: np.ndarray) -> np.ndarray:
         """MSE at intercept(s) ``(...)`` and slopes ``(..., F)``; broadcasts."""

@@ -81,3 +81,18 @@ def test_the_graph_of_an_unchanged_model_is_rendered_once() -> None:
     dot_a, dot_b = graph_of(first), graph_of(second)
     assert dot_a is not None and dot_b is not None
     assert render_graph(dot_a) is render_graph(dot_b)
+
+
+def test_above_a_million_points_the_normal_equations_give_sklearns_answer() -> None:
+    from sklearn.linear_model import LinearRegression
+
+    from linreg_magic.data import make_data
+    from linreg_magic.engine import NORMAL_EQUATIONS_FROM
+    from linreg_magic.options import Options
+
+    data = make_data(Options(n=int(NORMAL_EQUATIONS_FROM / 0.8) + 10, features=2, noise=0.5))
+    assert len(data.train_idx) >= NORMAL_EQUATIONS_FROM
+    ours = reference(data)
+    fit = LinearRegression().fit(data.x_train, data.y_train)
+    assert ours.intercept == pytest.approx(float(fit.intercept_[0]), abs=1e-9)
+    np.testing.assert_allclose(ours.coef, np.ravel(fit.coef_), atol=1e-9)
