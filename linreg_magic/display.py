@@ -55,7 +55,8 @@ def show_figures(result: Result, fit: bool = True, loss: bool = True) -> None:
 
     if fit and loss:  # drawn on a kept figure; an unchanged picture is not drawn again
         _publish({"image/png": base64.b64encode(result_png(result)).decode("ascii"),
-                  "text/plain": f"[figure: {result.stage} fit and loss curves; shown as an image in a notebook]"})
+                  "text/plain": f"[figure: {result.stage} fit and loss curves; "
+                                "shown as an image in a notebook]"})
     elif fit:
         _publish_figure(plot_fit(result).figure, f"{result.stage} fit")
     elif loss:

@@ -183,8 +183,9 @@ def _drawn_key(result: Result, dpi: int) -> bytes:
     """A digest of everything the result figure draws (and of the run's options)."""
     data = result.data
     digest = hashlib.blake2b(digest_size=20)
-    digest.update(repr((result.stage, result.options, data.name, data.n_features, len(data.x),
-                        dpi, result.reference.train_loss, data.true_b, data.true_w)).encode())
+    digest.update(repr((result.stage, result.options, dpi, result.reference.train_loss, data,
+                        data.true_b, data.true_w, getattr(data, "feature_names", None),
+                        getattr(data, "target_name", None), getattr(data, "source", None))).encode())
     for idx in (data.train_idx, data.val_idx):
         keep = idx[sample(len(idx))]
         digest.update(np.ascontiguousarray(data.x[keep]).tobytes())
