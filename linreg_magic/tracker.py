@@ -158,21 +158,17 @@ class Tracker:
         self.last_loss = loss
         mode = self._mode
         if mode == "host":
-            row = self._table[i]
-            row[0] = loss.item()
-            if model is None:
-                values = tuple(params.values())
-                if not all(a is b for a, b in zip(values, self._sources)):
-                    # new tensors every epoch (b = b - lr * b_grad)
-                    if self._scalars:
-                        for j, value in enumerate(values, 1):
-                            row[j] = value.item()
-                        self.epoch = i
-                        if self._progress is not None:
-                            self._tick()
-                        return
-                    self._sources, self._views = values, self._numpy_views(values)
-            np.concatenate(self._views, out=row[1:])
+            table = self._table
+            table[i, 0] = loss.item()
+            if self._scalars:  # read each value (whatever tensor holds it now)
+                for j, value in enumerate(self._sources if model is not None else params.values(), 1):
+                    table[i, j] = value.item()
+            else:
+                if model is None:
+                    values = tuple(params.values())
+                    if not all(a is b for a, b in zip(values, self._sources)):
+                        self._sources, self._views = values, self._numpy_views(values)
+                np.concatenate(self._views, out=table[i, 1:])
         elif mode == "numpy":
             table = self._table
             table[i, 0] = loss
