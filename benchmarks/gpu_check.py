@@ -14,8 +14,8 @@ It runs, through the real ``%%linreg`` magic in an ``InteractiveShell``:
 2. every torch stage on CUDA eager and with ``--cuda-graph``: losses and path
    within 1e-5, the gain printed in the header, and the goal of 1000 epochs at
    N=80 under 30 ms;
-3. ``%linreg bench`` across N = 1e2..1e7 on cpu and cuda (the crossover), with the
-   CUDA graph's time per epoch at each N beside it;
+3. ``%linreg bench --cuda-graph`` across N = 1e2..1e7 on cpu and cuda: eager and
+   graph time per epoch at each N, and the crossover;
 4. the engine-overhead benchmark on CUDA (engine / bare loop, goal <= 1.10);
 5. the GPU tests of the suite, if pytest is installed;
 
@@ -120,23 +120,16 @@ def eager_against_graph(ip: Any) -> None:
 
 
 def sizes(ip: Any) -> None:
-    import linreg_magic
-
     with contextlib.redirect_stdout(io.StringIO()):
         sizes = "1e2,1e4" if SMOKE else "1e2,1e4,1e6,1e7"
-        result = ip.run_line_magic("linreg", f"bench --n {sizes} --device cpu,{GPU} --stage module")
+        result = ip.run_line_magic("linreg", f"bench --n {sizes} --device cpu,{GPU} --stage module{GRAPH}")
     print(result.text())
+    per = {(r.n, r.device): r.seconds_per_epoch for r in result.rows}
+    gpu = "cpu" if SMOKE else next(d for d in result.devices() if d.startswith(GPU))
     for n in sorted({r.n for r in result.rows}):
-        epochs = 200
-        with contextlib.redirect_stdout(io.StringIO()):
-            run = linreg_magic.run(stage="module", device=GPU, n=n, epochs=epochs, cuda_graph=not SMOKE)
-        per_epoch = run.seconds / epochs
-        eager = next(r.seconds_per_epoch for r in result.rows if r.n == n and r.device.startswith(GPU))
-        cpu = next(r.seconds_per_epoch for r in result.rows if r.n == n and r.device == "cpu")
-        print(f"N={n:,}: cuda graph {per_epoch * 1e6:.1f} us/epoch, cuda eager {eager * 1e6:.1f}, "
-              f"cpu {cpu * 1e6:.1f}")
-        SUMMARY.append([f"module N={n:,}", "us/epoch graph | eager | cpu", round(per_epoch * 1e6, 1),
-                        round(eager * 1e6, 1), round(cpu * 1e6, 1)])
+        graph = per.get((n, f"{gpu} graph"), float("nan"))
+        SUMMARY.append([f"module N={n:,}", "us/epoch graph | eager | cpu", round(graph * 1e6, 1),
+                        round(per[(n, gpu)] * 1e6, 1), round(per[(n, "cpu")] * 1e6, 1)])
     cross = result.crossover()
     SUMMARY.append(["module", "eager crossover N", "", "", f"{cross:,.0f}" if cross else "none"])
 
@@ -173,7 +166,7 @@ def main() -> int:
     ip = shell()
     section("1. every torch stage on cpu and cuda agrees", lambda: cpu_and_cuda_agree(ip))
     section("2. eager against --cuda-graph", lambda: eager_against_graph(ip))
-    section("3. time per epoch against N (bench) and the CUDA graph at each N", lambda: sizes(ip))
+    section("3. time per epoch against N: %linreg bench --cuda-graph", lambda: sizes(ip))
     section("4. engine overhead", overhead)
     if not SMOKE:
         section("5. GPU tests", gpu_tests)

@@ -10,7 +10,8 @@ size from which the GPU is faster marked when both CPU and GPU were timed: the
 device lesson (a GPU pays off only once there is enough work per launch).
 
 Large N are timed over few epochs so a run stays bounded; ``--epochs`` sets
-the number of epochs timed for every size instead.
+the number of epochs timed for every size instead.  With ``--cuda-graph``, each
+CUDA device gets a second series: the step captured once and replayed.
 """
 
 from __future__ import annotations
@@ -127,8 +128,9 @@ def epochs_for(n: int, asked: int | None) -> int:
 
 
 def time_stage(options: Options, device: str, data: Any, epochs: int,
-               repeats: int = REPEATS) -> list[float]:
-    """Seconds per epoch of the stage's training loop, ``repeats`` times, after a warm-up."""
+               repeats: int = REPEATS, cuda_graph: bool = False) -> list[float]:
+    """Seconds per epoch of the stage's training loop, ``repeats`` times, after a warm-up
+    (``cuda_graph``: replaying the step captured as a CUDA graph, a fresh capture each time)."""
     from .engine import call_step, preserved_random_state, stage_parameters, synchronize
     from .registry import get_stage
     from .tracker import Tracker
@@ -145,7 +147,12 @@ def time_stage(options: Options, device: str, data: Any, epochs: int,
 
         def train(n_epochs: int) -> float:
             tracker = Tracker(n_epochs)
-            tracker.start(stage_parameters(stage, ns))
+            params = stage_parameters(stage, ns)
+            tracker.start(params)
+            if cuda_graph:
+                from .cuda_graph import train_with_cuda_graph
+
+                return train_with_cuda_graph(stage, ns, tracker, params, n_epochs)[0]
             synchronize(device)
             start = time.perf_counter()
             call_step(stage.model_training, {**ns, "n_epochs": n_epochs, "tracker": tracker})
@@ -204,13 +211,20 @@ def bench(values: dict[str, Any]) -> BenchResult:
     stage = get_stage(options.stage)
     devices, notes = _devices(values.get("device"), stage.uses_torch, stage.name)
     result = BenchResult(stage.name, [], notes, {d: describe(d) for d in devices})
+    graphed = [d for d in devices if d.startswith("cuda")] if options.cuda_graph else []
+    if options.cuda_graph and not graphed:
+        why = f"the {stage.name} stage is numpy" if not stage.uses_torch else "it needs a CUDA GPU"
+        result.skipped.append(f"no CUDA graph series: {why}")
+    for device in graphed:
+        result.device_names[f"{device} graph"] = f"{describe(device)}, CUDA graph"
     for n in sizes:
-        sized = options.replace(n=n)
+        sized = options.replace(n=n, cuda_graph=False)
         data = make_data(sized)
         epochs = epochs_for(n, asked_epochs)
-        for device in devices:
-            runs = time_stage(sized.replace(device=device), device, data, epochs)
-            result.rows.append(BenchRow(n, device, epochs, sorted(runs)[len(runs) // 2], tuple(runs)))
+        series = [(d, d, False) for d in devices] + [(f"{d} graph", d, True) for d in graphed]
+        for label, device, graph in series:
+            runs = time_stage(sized.replace(device=device), device, data, epochs, cuda_graph=graph)
+            result.rows.append(BenchRow(n, label, epochs, sorted(runs)[len(runs) // 2], tuple(runs)))
         del data
     return result
 
@@ -238,10 +252,11 @@ def plot_bench(result: BenchResult, ax: Axes | None = None) -> Axes:
 
 
 def bench_command(rest: list[str], values: dict[str, Any]) -> BenchResult:
-    """``%linreg bench [--n ...] [--device ...] [--stage ...] [--epochs ...]``."""
+    """``%linreg bench [--n ...] [--device ...] [--stage ...] [--epochs ...] [--cuda-graph]``."""
     if rest:
         raise usage_error(f"bench takes options only, got {' '.join(rest)!r}",
-                          "its options are --n N[,N...], --device D[,D...], --stage, --epochs",
+                          "its options are --n N[,N...], --device D[,D...], --stage, --epochs, "
+                          "--cuda-graph",
                           "Try %linreg bench --n 1e2,1e4,1e6 --device cpu,cuda")
     result = bench(values)
     show_bench(result)

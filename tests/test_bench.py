@@ -128,3 +128,20 @@ def test_the_table_says_how_much_faster_the_gpu_is_and_from_which_size() -> None
     text = _two_devices().text()
     assert "45.00x faster" in text  # 9e-2 / 2e-3 at N = 10,000,000
     assert "the GPU is faster from N ~ " in text
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the note shown where CUDA is missing")
+def test_cuda_graph_series_are_left_out_with_a_note_where_there_is_no_gpu(ip) -> None:  # type: ignore[no-untyped-def]
+    result, captured = _bench(ip, "--n 100 --device cpu --epochs 3 --cuda-graph")
+    assert result.devices() == ["cpu"]
+    assert result.skipped == ["no CUDA graph series: it needs a CUDA GPU"]
+    assert "no CUDA graph series" in captured.outputs[1].data["text/plain"]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_on_a_gpu_bench_times_eager_and_graph_series(ip) -> None:  # type: ignore[no-untyped-def]
+    result, _ = _bench(ip, "--n 100,1e4 --device cpu,cuda --epochs 20 --cuda-graph")
+    assert result.devices() == ["cpu", "cuda:0", "cuda:0 graph"]
+    eager = dict(zip(*result.series("cuda:0")))
+    graph = dict(zip(*result.series("cuda:0 graph")))
+    assert graph[100] < eager[100]
