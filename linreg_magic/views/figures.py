@@ -197,14 +197,36 @@ def _drawn_key(result: Result, dpi: int) -> bytes:
     return digest.digest()
 
 
+def _layout_signature(result: Result) -> tuple[Any, ...]:
+    """What decides the layout: the kind of fit plot, the axis labels, and the
+    magnitudes that set how wide the tick labels are.  Results that share it can
+    share a figure whose layout was worked out once."""
+    data = result.data
+
+    def magnitude(values: np.ndarray) -> tuple[int, int]:
+        finite = np.abs(values[np.isfinite(values)]) if len(values) else values
+        if not len(finite):
+            return (0, 0)
+        top, low = float(finite.max()), float(finite[finite > 0].min()) if (finite > 0).any() else 0.0
+        return (int(np.floor(np.log10(top))) if top > 0 else 0,
+                int(np.floor(np.log10(low))) if low > 0 else 0)
+
+    losses = np.concatenate([result.losses, result.val_losses])
+    return (data.n_features == 1, len(data.val_idx) > 0, getattr(data, "feature_names", None),
+            getattr(data, "target_name", None), magnitude(np.asarray(data.y[:: max(1, len(data.y) // 4096)])),
+            magnitude(losses), result.stopped is None)
+
+
 def _redrawn_figure(result: Result) -> Figure:
     """:func:`result_figure`'s content on a kept figure: the axes are cleared and
     drawn again; the layout is worked out on the first draw only, then frozen."""
-    signature = (result.data.n_features == 1, len(result.data.val_idx) > 0)
+    signature = _layout_signature(result)
     fig = _FIGURES.get(signature)
     if fig is None:
         fig = result_figure(result)
         _FIGURES[signature] = fig
+        while len(_FIGURES) > 8:
+            del _FIGURES[next(iter(_FIGURES))]
         return fig
     for ax, draw in zip(fig.axes, (plot_fit, plot_loss)):
         _remove_plotted(ax)
