@@ -22,7 +22,7 @@ import _common
 from _common import goal, interleaved, median, ms, quiet, table
 
 from linreg_magic.data import make_data
-from linreg_magic.engine import call_step, run, synchronize
+from linreg_magic.engine import call_step, prepare_namespace, run, synchronize
 from linreg_magic.options import Options
 from linreg_magic.registry import get_stage
 
@@ -115,13 +115,7 @@ def bare_timer(stage_name: str, options: Options, device: str) -> Callable[[], f
     data = make_data(options)
 
     def timer() -> float:
-        ns: dict[str, Any] = {
-            "x_train": data.x_train, "y_train": data.y_train, "x_val": data.x_val,
-            "y_val": data.y_val, "device": device, "lr": options.lr, "n_epochs": options.epochs,
-            "seed": options.seed, "n_features": data.n_features, "n_hidden": options.hidden,
-        }
-        ns.update(call_step(stage.data_preparation, ns))
-        ns.update(call_step(stage.model_configuration, ns))
+        ns = prepare_namespace(stage, options, device, data)
         start = time.perf_counter()
         call_step(BARE[stage_name], ns)
         synchronize(device)

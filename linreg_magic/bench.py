@@ -131,19 +131,13 @@ def time_stage(options: Options, device: str, data: Any, epochs: int,
                repeats: int = REPEATS, cuda_graph: bool = False) -> list[float]:
     """Seconds per epoch of the stage's training loop, ``repeats`` times, after a warm-up
     (``cuda_graph``: replaying the step captured as a CUDA graph, a fresh capture each time)."""
-    from .engine import call_step, preserved_random_state, stage_parameters, synchronize
+    from .engine import call_step, prepare_namespace, preserved_random_state, stage_parameters, synchronize
     from .registry import get_stage
     from .tracker import Tracker
 
     stage = get_stage(options.stage)
     with preserved_random_state(stage.uses_torch, device), contextlib.redirect_stdout(io.StringIO()):
-        ns: dict[str, Any] = {
-            "x_train": data.x_train, "y_train": data.y_train, "x_val": data.x_val,
-            "y_val": data.y_val, "device": device, "lr": options.lr, "n_epochs": epochs,
-            "seed": options.seed, "n_features": data.n_features, "n_hidden": options.hidden,
-        }
-        ns.update(call_step(stage.data_preparation, ns))
-        ns.update(call_step(stage.model_configuration, ns))
+        ns = prepare_namespace(stage, options.replace(epochs=epochs), device, data)
 
         def train(n_epochs: int) -> float:
             tracker = Tracker(n_epochs)

@@ -20,7 +20,7 @@ from IPython.core.error import UsageError
 import linreg_magic
 from linreg_magic import cuda_graph
 from linreg_magic.data import make_data
-from linreg_magic.engine import call_step, preserved_random_state, stage_parameters
+from linreg_magic.engine import prepare_namespace, preserved_random_state, stage_parameters
 from linreg_magic.options import Options
 from linreg_magic.registry import get_stage, ladder
 from linreg_magic.stage import Stage
@@ -28,18 +28,6 @@ from linreg_magic.views import header_html, header_text
 
 TORCH_STAGES = [s.name for s in ladder() if s.uses_torch]
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-
-
-def _namespace(stage: Stage, options: Options) -> dict[str, Any]:
-    data = make_data(options)
-    ns: dict[str, Any] = {
-        "x_train": data.x_train, "y_train": data.y_train, "x_val": data.x_val, "y_val": data.y_val,
-        "device": "cpu", "lr": options.lr, "n_epochs": options.epochs, "seed": options.seed,
-        "n_features": data.n_features, "n_hidden": options.hidden,
-    }
-    ns.update(call_step(stage.data_preparation, ns))
-    ns.update(call_step(stage.model_configuration, ns))
-    return ns
 
 
 @pytest.mark.parametrize("name", TORCH_STAGES)
@@ -50,7 +38,7 @@ def test_the_captured_step_repeated_gives_exactly_the_eager_run(name: str) -> No
     with contextlib.redirect_stdout(io.StringIO()):
         eager = linreg_magic.run(options)
     with preserved_random_state(True):
-        ns = _namespace(stage, options)
+        ns = prepare_namespace(stage, options, "cpu", make_data(options))
     params = stage_parameters(stage, ns)
     width = 1 + sum(p.numel() for p in params.values())
     table = torch.full((epochs + 1, width), float("nan"))
