@@ -147,6 +147,8 @@ def _control(spec: OptionSpec, value: Any) -> widgets.ValueWidget:
             return widgets.IntSlider(value=value, min=int(low), max=int(high), step=int(look.step), **common)
         return widgets.FloatSlider(value=value, min=low, max=high, step=look.step, readout_format=".2f",
                                    **common)
+    if spec.kind == "flag":
+        return widgets.Checkbox(value=bool(value), indent=False, **common)
     if spec.kind == "int":
         return widgets.BoundedIntText(value=value, min=spec.low, max=spec.high, **common)
     if spec.kind == "float":
@@ -171,9 +173,12 @@ def _read(control: widgets.ValueWidget) -> Any:
 def magic_line(options: Options) -> str:
     """The ``%linreg`` line that runs these options."""
     flags = {spec.name: spec.flag for spec in option_specs()}
+    switches = {spec.name for spec in option_specs() if spec.kind == "flag"}
     words = ["%linreg", "--stage", options.stage]
     for name, value in options.changed().items():
-        if name != "stage":
+        if name in switches:
+            words += [flags[name]] if value else []
+        elif name != "stage":
             values = value if isinstance(value, tuple) else (value,)
             words += [flags[name], ",".join(repr(v) if isinstance(v, float) else str(v) for v in values)]
     return " ".join(words)

@@ -130,3 +130,15 @@ def test_on_a_gpu_the_cell_header_prints_the_gain(run_cell_outputs) -> None:  # 
     header = captured.outputs[0].data["text/plain"]
     assert "CUDA graph: " in header and "x faster" in header
     assert abs(result.b - 1.0235) < 1e-3 and abs(result.w - 1.9690) < 1e-3
+
+
+def test_the_widget_shows_the_switch_as_a_checkbox_and_writes_it_alone_on_the_line() -> None:
+    import ipywidgets
+
+    from linreg_magic.widgets import LinregWidget, magic_line
+
+    w = LinregWidget(stage="module", controls=("cuda_graph", "lr"), auto=False)
+    assert isinstance(w.controls["cuda_graph"], ipywidgets.Checkbox)
+    assert w.controls["cuda_graph"].value is False
+    assert magic_line(Options(stage="module", cuda_graph=True, lr=0.05)) == (
+        "%linreg --stage module --lr 0.05 --cuda-graph")
