@@ -143,6 +143,10 @@ def show_result(result: Result, views: Sequence[str] | None = None) -> None:
         show_graph(result)
     if "code" in chosen:
         show_code(result.stage)
+        if result.options.cuda_graph:
+            from .views.code import capture_code_html, capture_code_text
+
+            _publish({"text/html": capture_code_html(), "text/plain": capture_code_text()})
     if "diff" in chosen:
         show_diff(result.stage)
 

@@ -142,3 +142,22 @@ def test_the_widget_shows_the_switch_as_a_checkbox_and_writes_it_alone_on_the_li
     assert w.controls["cuda_graph"].value is False
     assert magic_line(Options(stage="module", cuda_graph=True, lr=0.05)) == (
         "%linreg --stage module --lr 0.05 --cuda-graph")
+
+
+def test_the_code_view_of_a_cuda_graph_run_shows_the_capture_code(ip):
+    import dataclasses
+
+    from IPython.utils.capture import capture_output
+
+    from linreg_magic import run
+    from linreg_magic.display import show_result
+
+    result = run(stage="module", device="cpu", epochs=3)
+    as_captured = dataclasses.replace(result, options=result.options.replace(cuda_graph=True))
+    with capture_output() as captured:
+        show_result(as_captured, views=["code"])
+    texts = [o.data["text/plain"] for o in captured.outputs]
+    code = [i for i, text in enumerate(texts) if text.startswith("# ")]
+    assert [texts[i].split()[1] for i in code] == ["module", "cuda_graph"]
+    assert "CUDAGraph" in texts[code[1]]
+    assert "cuda_graph" in captured.outputs[code[1]].data["text/html"]

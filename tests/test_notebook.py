@@ -131,3 +131,14 @@ def test_the_widget_cells_show_a_widget_with_a_static_copy(executed):
         mimes = _mimes(_cell(executed, start))
         assert "application/vnd.jupyter.widget-view+json" in mimes, start
         assert "text/html" in mimes and "text/plain" in mimes, start
+
+
+def test_the_bench_cell_plots_time_per_epoch_and_says_why_a_device_is_skipped(executed):
+    cell = _cell(executed, "%linreg bench")
+    assert "image/png" in _mimes(cell)
+    text = _text(cell)
+    assert "cpu" in text
+    import torch
+
+    if not torch.cuda.is_available():
+        assert "cuda" in text and "skipped" in text.lower()

@@ -16,7 +16,8 @@ from collections.abc import Iterable
 
 from ..options import usage_error
 
-__all__ = ["code_html", "code_text", "diff_html", "diff_lines", "diff_text", "source_of"]
+__all__ = ["capture_code_html", "capture_code_text", "code_html", "code_text", "diff_html", "diff_lines",
+           "diff_text", "source_of"]
 
 _STYLE = "default"
 _ADDED = "#e6ffec"
@@ -69,16 +70,37 @@ def code_text(stage: str) -> str:
     return f"# {stage} · {_where(stage)}\n{source_of(stage).rstrip()}\n"
 
 
-def code_html(stage: str) -> str:
-    """The stage's code, syntax highlighted, with line numbers."""
-    lines = _highlighted_lines(source_of(stage))
+def _code_box(title: str, where: str, source: str) -> str:
+    lines = _highlighted_lines(source)
     width = len(str(len(lines)))
     rows = "\n".join(
         f"<span style='color:#999;user-select:none'>{i:>{width}}  </span>{line}"
         for i, line in enumerate(lines, 1))
     return (f"<div class='linreg-code'><div style='font-family:sans-serif;margin:4px 0'><b>"
-            f"{html.escape(stage)}</b> <span style='color:#666'>{html.escape(_where(stage))}</span>"
+            f"{html.escape(title)}</b> <span style='color:#666'>{html.escape(where)}</span>"
             f"</div><pre style='{_BOX}padding:8px;margin:0'>{rows}</pre></div>")
+
+
+def code_html(stage: str) -> str:
+    """The stage's code, syntax highlighted, with line numbers."""
+    return _code_box(stage, _where(stage), source_of(stage))
+
+
+_CAPTURE_WHERE = "linreg_magic/cuda_graph.py: how --cuda-graph captures one epoch and replays it"
+
+
+def capture_code_text() -> str:
+    """The CUDA-graph capture code that ``--cuda-graph`` runs, as plain text."""
+    from ..cuda_graph import source
+
+    return f"# cuda_graph · {_CAPTURE_WHERE}\n{source().rstrip()}\n"
+
+
+def capture_code_html() -> str:
+    """The CUDA-graph capture code that ``--cuda-graph`` runs, highlighted."""
+    from ..cuda_graph import source
+
+    return _code_box("cuda_graph", _CAPTURE_WHERE, source())
 
 
 def _other(stage: str, other: str | None) -> str:
