@@ -169,3 +169,18 @@ register_stage(Stage(name="zero", title="Zero", summary="from zero", model_train
         linreg_magic.unregister_stage("zero")
         for name in ("np", "Stage", "register_stage", "zero_training"):
             ip.user_ns.pop(name, None)
+
+
+def test_diff_keeps_indentation_through_nbconvert_html_export():
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    from linreg_magic.views import diff_html
+
+    cell = nbformat.v4.new_code_cell("%linreg diff module")
+    cell.outputs = [nbformat.v4.new_output("display_data",
+                                           data={"text/html": diff_html("module"), "text/plain": ""})]
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [cell]
+    body, _ = HTMLExporter().from_notebook_node(notebook)
+    assert ">    <span style=\"color: #008000; font-weight: bold\">def</span>" in body

@@ -201,7 +201,12 @@ def _cells(cell: _Cell) -> str:
             f"user-select:none'>{number}</td><td class='linreg-diff-{_NAMES.get(mark, 'same')}' "
             f"style='background:{background};color:{color};padding:0 4px;user-select:none'>"
             f"{html.escape(mark)}</td><td style='background:{background};white-space:pre;"
-            f"padding:0 8px 0 0;text-align:left'>{line}</td>")
+            f"padding:0 8px 0 0;text-align:left'><pre style='{_LINE}'>{line}</pre></td>")
+
+
+# Each line sits in its own <pre>: some HTML exporters (nbconvert's) collapse
+# whitespace-only text between tags (an indented line's leading spaces) outside <pre>.
+_LINE = "margin:0;padding:0;border:0;background:transparent;font:inherit;overflow:visible"
 
 
 _NAMES = {"-": "removed", "+": "added"}
