@@ -532,6 +532,7 @@ def _student_result(stage: Stage, options: Options, device: str, data: Dataset,
     try:
         result = build_result(stage, options, device, data, ns, rec, seconds, autograd=graph,
                               stopped=out.stopped)
+        result.checked = True
     except Exception as exc:  # a model that cannot be evaluated as a function of x
         out.problems.append(f"your model could not be evaluated on x ({type(exc).__name__}: {exc}); "
                             "does forward return its prediction?")

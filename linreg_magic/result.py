@@ -56,6 +56,7 @@ class Result:
     stopped: str | None = None
     autograd: dict[str, Any] | None = field(default=None)  # {"loss": tensor, "params": {...}}
     notes: tuple[str, ...] = ()  # short lines for the header, e.g. what a CUDA graph gained
+    checked: bool = False  # a student's own code for the stage, judged by a verdict
 
     @property
     def epochs(self) -> int:

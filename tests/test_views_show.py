@@ -64,3 +64,16 @@ def test_a_million_points_are_trained_on_and_a_sample_is_drawn() -> None:
     sizes = [len(c.get_offsets()) for c in ax.collections]
     assert sizes == [2000, 2000]
     assert ax.get_title().endswith("(showing 4,000 of 1,000,000 points)")
+
+
+def test_a_stopped_or_checked_run_gets_no_training_advice_under_its_table():
+    from linreg_magic import run
+    from linreg_magic.views import data_note
+
+    diverged = run(stage="optimizer", device="cpu", lr=1.5, epochs=200)
+    assert diverged.stopped is not None and "diverged" in diverged.stopped
+    assert "Not there yet" not in data_note(diverged)
+    short = run(stage="optimizer", device="cpu", epochs=5)
+    assert "Not there yet" in data_note(short)
+    short.checked = True
+    assert data_note(short) == ""

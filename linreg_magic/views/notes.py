@@ -37,6 +37,9 @@ def data_note(result: Result) -> str:
             f"mean). In the original units: b = {b0:.4f}, w = {_vector(w0, 6)} (w / std, and "
             f"b - w·mean / std). Standardizing gives every direction of the loss surface a "
             f"similar curvature, so one learning rate suits b and w alike.")
+    if result.checked or result.stopped:
+        # a student's run has its verdict, a stopped run its header line: no advice here
+        return " ".join(parts)
     ref = np.array([result.reference.intercept, *result.reference.coef])
     learned = np.array([result.intercept, *result.coef])
     if not np.isfinite(learned).all():
