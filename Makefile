@@ -20,8 +20,9 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,lab]"
 	touch $(STAMP)
 
+# (as root, e.g. in a container, Jupyter needs --allow-root)
 lab: venv
-	$(BIN)/jupyter lab demo.ipynb
+	$(BIN)/jupyter lab demo.ipynb $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 # Debian's Chromium for the browser tests (root only; elsewhere they skip and say why).
 browser-deps:
