@@ -217,7 +217,7 @@ def _stop_when_diverged(progress: Callable[[Tracker], None] | None) -> Callable[
     def check(tracker: Tracker) -> None:
         loss = tracker.last_loss
         if loss is not None:
-            value = float(loss)
+            value = float(loss.detach() if hasattr(loss, "detach") else loss)
             if not np.isfinite(value):
                 raise Diverged(tracker.epoch, value)
         if progress is not None:

@@ -156,3 +156,10 @@ def test_every_torch_stage_lands_on_the_books_numbers_on_cuda(stage):
     assert result.device == "cuda:0"
     assert result.b == pytest.approx(1.0235, abs=1e-4)
     assert result.w == pytest.approx(1.9690, abs=1e-4)
+
+
+def test_a_run_long_enough_for_progress_checks_warns_about_nothing():
+    # the divergence check looks at the loss every 0.25 s; pytest turns any warning
+    # (e.g. torch's about converting a tensor that requires grad) into an error
+    result = linreg_magic.run(stage="autograd", device="cpu", epochs=12000)
+    assert result.epochs == 12000 and result.stopped is None
