@@ -142,3 +142,10 @@ def test_the_bench_cell_plots_time_per_epoch_and_says_why_a_device_is_skipped(ex
 
     if not torch.cuda.is_available():
         assert "cuda" in text and "skipped" in text.lower()
+
+
+def test_no_cell_writes_warnings_or_errors_to_stderr(executed):
+    for cell in executed.cells:
+        if cell.cell_type == "code":
+            stderr = [o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"]
+            assert not stderr, (cell.source, stderr)
