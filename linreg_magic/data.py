@@ -15,6 +15,7 @@ the learned numbers mean in the original units.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -209,11 +210,19 @@ def _lookup(flag: str, name: str, namespace: Mapping[str, Any]) -> Any:
                               else f"{match.group(1)} is a {type(frame).__name__}, not a DataFrame",
                               f"Try {flag} {match.group(1)}.{columns[0]}" if columns
                               else f"Name an array with {flag}") from None
-    arrays = [k for k, v in namespace.items() if not k.startswith("_") and _array_like(v)]
+    arrays = sorted(k for k, v in namespace.items()
+                    if not k.startswith("_") and k not in _SHELL_NAMES and _array_like(v))
+    close = difflib.get_close_matches(name, arrays, n=1)
     raise usage_error(f"{flag} {name}: no such variable in your namespace",
-                      ("array-like variables there are " + ", ".join(sorted(arrays)[:20])) if arrays
-                      else "name an array, list, Series or DataFrame (or df.column) you defined",
+                      ("valid names here are " + ", ".join(arrays[:20])) if arrays
+                      else "valid values name an array, list, Series or DataFrame (or df.column) "
+                           "you defined",
+                      f"Did you mean {flag} {close[0]}?" if close else
                       f"Define it in a cell first, e.g. {name.split('.')[0].split('[')[0]} = ...")
+
+
+#: Names IPython itself puts in the user namespace (input and output history).
+_SHELL_NAMES = frozenset({"In", "Out"})
 
 
 def _array_like(value: Any) -> bool:

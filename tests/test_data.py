@@ -144,3 +144,17 @@ def test_the_fit_is_labelled_with_the_feature_and_the_target() -> None:
     ax = plot_fit(run(stage="numpy", data="diabetes", feature="bp", epochs=10))
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("bp", "disease progression")
     assert plot_fit(run(stage="numpy", epochs=10)).get_xlabel() == "x"
+
+
+def test_a_misspelt_array_name_suggests_the_users_own_arrays_not_ipythons_history(ip):
+    from IPython.core.error import UsageError
+
+    ip.user_ns["heights"] = [1.0, 2.0, 3.0, 4.0, 5.0]
+    try:
+        with pytest.raises(UsageError) as excinfo:
+            ip.run_line_magic("linreg", "--data user --x height --y heights")
+    finally:
+        del ip.user_ns["heights"]
+    message = str(excinfo.value)
+    assert "Valid names here are heights" in message and "Did you mean --x heights?" in message
+    assert " In" not in message and "Out" not in message
