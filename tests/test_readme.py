@@ -28,3 +28,12 @@ def test_readme_stages_table_matches_the_registry():
 def test_ci_runs_the_readmes_test_command():
     ci = (README.parent / ".ci" / "run").read_text()
     assert "make test" in ci
+
+
+def test_readme_options_table_lists_every_option_with_its_help():
+    from linreg_magic.options import option_specs
+
+    text = README.read_text()
+    table = text.split("<!-- options-table")[1].split("<!-- end options-table -->")[0]
+    rows = re.findall(r"^\| `(--[\w-]+)` \| [^|]+ \| (.+) \|$", table, flags=re.M)
+    assert rows == [(spec.flag, spec.help) for spec in option_specs()]
