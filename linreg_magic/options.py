@@ -12,6 +12,7 @@ This module must stay light: it imports neither torch nor matplotlib.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import difflib
 import keyword
@@ -24,6 +25,9 @@ from typing import Any
 from IPython.core.error import UsageError
 
 __all__ = ["DATA_SOURCES", "VIEWS", "OptionSpec", "Options", "option_specs", "usage_error"]
+
+#: Names IPython keeps in the user namespace; --store never replaces them.
+_RESERVED_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit"})
 
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
@@ -87,6 +91,11 @@ class OptionSpec:
             text = str(raw)
             if not text.isidentifier() or keyword.iskeyword(text):
                 raise self._bad(raw)
+            if text in _RESERVED_NAMES or hasattr(builtins, text) or text.startswith("_"):
+                raise usage_error(f"{self.flag} {text} would replace "
+                                  + ("IPython's own " if text in _RESERVED_NAMES or text.startswith("_")
+                                     else "Python's built-in ") + f"{text!r}",
+                                  "valid names are your own variable names", f"Try {self.flag} result")
             return text
         if self.kind == "flag":
             return _parse_flag(self, raw)
@@ -296,19 +305,40 @@ class Options:
             object.__setattr__(self, spec.name, spec.parse(value))
         check_data_options(self)
         n_train, n_val = split_sizes(self.n, self.val_split)
-        if n_train < 1 or (self.val_split > 0 and n_val < 1):
+        if n_train < 2 or (self.val_split > 0 and n_val < 1):
+            what = ("an empty training set" if n_train < 1 else "a single training point"
+                    if n_train < 2 else "an empty validation set")
             raise usage_error(
-                f"--n {self.n} with --val-split {self.val_split} leaves an empty "
-                f"{'training' if n_train < 1 else 'validation'} set",
-                "valid splits leave at least one point in each set",
+                f"--n {self.n} with --val-split {self.val_split} leaves {what}",
+                "valid splits leave at least two points to fit a line and one to validate",
                 "Raise --n or change --val-split (0 turns validation off)",
             )
+        self._check_size()
         if self.true_w is not None and len(self.true_w) != self.features:
             raise usage_error(
                 f"--true-w has {len(self.true_w)} value(s) but --features is {self.features}",
                 "valid values are one slope per feature, separated by commas",
                 f"Try --true-w {','.join(_fmt(v) for v in default_true_w(self.features))}",
             )
+
+    def _check_size(self) -> None:
+        """Runs whose data or recorded parameter path would not fit in memory."""
+        n_params = (self.features * self.hidden + 2 * self.hidden + 1 if self.hidden
+                    else self.features + 1)
+        path_bytes = (self.epochs + 1) * n_params * 8
+        data_bytes = self.n * (self.features + 1) * 8 * 3  # x, y, and the split copies
+        if path_bytes > _MAX_BYTES:
+            raise usage_error(
+                f"--epochs {self.epochs} with {n_params:,} parameters would record a "
+                f"{path_bytes / 2**30:.1f} GiB parameter path",
+                f"valid runs record at most {_MAX_BYTES / 2**30:.0f} GiB "
+                "(epochs x parameters x 8 bytes)",
+                "Lower --epochs, --hidden or --features")
+        if self.data == "synthetic" and data_bytes > _MAX_BYTES:
+            raise usage_error(
+                f"--n {self.n:,} with --features {self.features} needs about "
+                f"{data_bytes / 2**30:.1f} GiB for the data",
+                f"valid sizes need at most {_MAX_BYTES / 2**30:.0f} GiB", "Lower --n or --features")
 
     @property
     def slopes(self) -> tuple[float, ...]:
@@ -359,11 +389,30 @@ def check_data_options(options: Options) -> None:
             raise usage_error(f"{flag} applies to --data {source}, not --data {options.data}",
                               f"with --data {options.data}, leave {flag} out",
                               f"Add --data {source}, or drop {flag}")
+    if options.data != "synthetic":
+        defaults = Options.__dataclass_fields__
+        for name in ("n", "noise", "true_b", "true_w", "features"):
+            value, default = getattr(options, name), defaults[name].default
+            if value != default and not (name == "true_w" and value == default_true_w(1)):
+                flag = "--" + name.replace("_", "-")
+                raise usage_error(
+                    f"{flag} describes the synthetic data; --data {options.data} brings its own",
+                    "valid with --data " + options.data + " are --seed, --val-split, --scale, "
+                    "--hidden and the training options",
+                    f"Drop {flag}, or use --data synthetic")
+
+
+#: The largest data set or recorded path a run may make (bytes).
+_MAX_BYTES = 4 * 2**30
 
 
 def split_sizes(n: int, val_split: float) -> tuple[int, int]:
-    """Training and validation sizes: the book's ``int(N * .8)`` for training."""
-    n_train = int(n * (1 - val_split)) if val_split else n
+    """Training and validation sizes: the book's ``int(N * .8)`` for training.
+
+    The product is rounded to 6 decimals first, so that float error in ``1 - split``
+    (``10 * (1 - 0.9) = 0.999...``) does not take a point from the training set.
+    """
+    n_train = int(round(n * (1 - val_split), 6)) if val_split else n
     return n_train, n - n_train
 
 

@@ -73,7 +73,7 @@ BAD_LINES: list[tuple[str, str, str]] = [
     ("--store 1abc", "--store got '1abc'", "valid values are Python names"),
     ("--store class", "--store got 'class'", "valid values are Python names"),
     ("--store a-b", "--store got 'a-b'", "valid values are Python names"),
-    ("--n 2 --val-split 0.9", "leaves an empty training set", "splits leave at least one point in each"),
+    ("--n 2 --val-split 0.9", "leaves an empty training set", "splits leave at least two points to fit a line"),
     ("--stage sequential --features 2 --true-w 1,2,3", "--true-w has 3 value(s)", "one slope per feature"),
     ("run", "Unknown command 'run'", "valid commands are " + ", ".join(COMMANDS)),
     ("module", "Did you mean --stage module?", "valid commands are"),
