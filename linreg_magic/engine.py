@@ -22,7 +22,7 @@ import numpy as np
 from .data import Dataset, make_data
 from .device import describe, resolve_device
 from .mse import QuadraticMSE
-from .options import Options, usage_error
+from .options import Options, default_true_w, usage_error
 from .registry import get_stage, ladder
 from .result import BOOK, Reference, Result
 from .stage import Stage
@@ -40,13 +40,21 @@ class Diverged(ArithmeticError):
         self.value = value
 
 
-def run(options: Options | None = None, /, *,
+def run(options: Options | str | None = None, /, *,
         progress: Callable[[Tracker], None] | None = None, **values: Any) -> Result:
     """Run one stage and return its :class:`Result`.
 
-    ``linreg_magic.run(stage="module", device="cpu", epochs=1000)``; keywords are
-    the options (see :class:`Options`), or pass an ``Options`` object.
+    ``linreg_magic.run(stage="module", device="cpu", epochs=1000)`` or
+    ``linreg_magic.run("module", epochs=1000)``; keywords are the options (see
+    :class:`Options`), or pass an ``Options`` object.
     """
+    if isinstance(options, str):
+        if "stage" in values:
+            raise TypeError("run() got the stage twice: as its first argument and as stage=")
+        options, values = None, {**values, "stage": options}
+    if options is not None and not isinstance(options, Options):
+        raise TypeError(f"run() takes a stage name or an Options object first, not "
+                        f"{type(options).__name__}; pass options as keywords, e.g. run(epochs=100)")
     if options is None:
         options = Options.from_mapping(values)
     elif values:
@@ -447,8 +455,14 @@ _BOOK_OPTIONS = {"epochs", "lr", "n", "noise", "true_b", "true_w", "seed", "val_
 
 
 def book_values(stage: Stage, options: Options, data: Dataset) -> tuple[float, float] | None:
-    """The book's published (b, w) when this run is the book's run."""
-    if set(options.changed()) & _BOOK_OPTIONS or data.name != "synthetic":
+    """The book's published (b, w) when this run is the book's run (a built-in stage
+    on the book's data and settings)."""
+    from .registry import BUILTIN_STAGES
+
+    changed = set(options.changed())
+    if options.slopes == default_true_w(1):
+        changed.discard("true_w")  # --true-w 2 is the book's slope, given explicitly
+    if changed & _BOOK_OPTIONS or data.name != "synthetic" or stage.name not in BUILTIN_STAGES:
         return None
     return BOOK["torch" if stage.uses_torch else "numpy"]
 
@@ -462,8 +476,11 @@ def preserved_random_state(uses_torch: bool, device: str = "cpu") -> Iterator[No
     if uses_torch or "torch" in sys.modules:
         import torch
 
-        if device.startswith("cuda"):
-            torch.cuda.init()  # so that the state saved is the one the user would draw from
+        if torch.cuda.is_available():
+            # Start CUDA so that its generators' state can be saved and put back: a stage's
+            # torch.manual_seed would otherwise be queued for CUDA's first use, even on a
+            # CPU run, and reseed the user's first CUDA draw.
+            torch.cuda.init()
         cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
         torch_states = (torch.random.get_rng_state(), cuda)
     try:

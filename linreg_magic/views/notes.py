@@ -45,6 +45,16 @@ def data_note(result: Result) -> str:
     if not np.isfinite(learned).all():
         parts.append(f"Diverged: the learning rate {result.options.lr:g} is too large for these "
                      f"data; try a smaller --lr" + (" or --scale standard." if not data.scaled else "."))
+    elif len(result.losses) > 1 and result.losses[-1] > 10 * result.losses[0]:
+        from ..engine import largest_stable_lr, safe_lr
+
+        limit = largest_stable_lr(data)
+        why = (f"lr={result.options.lr:g} is above {limit:.3g}, the largest stable learning rate "
+               f"for these data" if result.options.lr >= limit else
+               f"lr={result.options.lr:g} is too large for this model")
+        parts.append(f"Diverging: the training loss grew from {result.losses[0]:.3g} to "
+                     f"{result.losses[-1]:.3g} over {result.epochs:,} epochs; {why}. Try --lr "
+                     f"{safe_lr(data) if result.options.lr >= limit else result.options.lr / 10:g}.")
     else:
         gap = float(np.max(np.abs(learned - ref) / np.maximum(np.abs(ref), 1e-3)))
         if gap > 0.01:
