@@ -100,6 +100,8 @@ def make_data(options: Options, namespace: Mapping[str, Any] | None = None) -> D
         data = _diabetes(options)
     elif options.data == "user":
         if namespace is None:
+            namespace = _shell_namespace()
+        if namespace is None:
             raise usage_error("--data user needs a namespace to find --x and --y in",
                               "the magic uses the notebook's variables",
                               "From Python, pass run_options(options, data=make_data(options, "
@@ -223,6 +225,14 @@ def _lookup(flag: str, name: str, namespace: Mapping[str, Any]) -> Any:
 
 #: Names IPython itself puts in the user namespace (input and output history).
 _SHELL_NAMES = frozenset({"In", "Out"})
+
+
+def _shell_namespace() -> Mapping[str, Any] | None:
+    """The running IPython's user namespace (the notebook's variables), if any."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return None if shell is None else shell.user_ns
 
 
 def _array_like(value: Any) -> bool:

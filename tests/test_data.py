@@ -158,3 +158,22 @@ def test_a_misspelt_array_name_suggests_the_users_own_arrays_not_ipythons_histor
     message = str(excinfo.value)
     assert "Valid names here are heights" in message and "Did you mean --x heights?" in message
     assert " In" not in message and "Out" not in message
+
+
+def test_the_users_arrays_reach_the_widget_and_the_contract_too(ip):
+    from IPython.utils.capture import capture_output
+
+    from linreg_magic import LinregWidget
+
+    ip.user_ns["xs"] = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+    ip.user_ns["ys"] = [1 + 2 * x for x in ip.user_ns["xs"]]
+    try:
+        with capture_output() as captured:
+            ip.run_line_magic("linreg", "contract --stage numpy --data user --x xs --y ys")
+        assert "x_train" in " ".join(o.data["text/plain"] for o in captured.outputs)
+        widget = LinregWidget(stage="numpy", data="user", x="xs", y="ys", auto=False)
+        widget.run()
+        widget.wait()
+        assert widget.result is not None and len(widget.result.data.x) == 10
+    finally:
+        del ip.user_ns["xs"], ip.user_ns["ys"]

@@ -96,7 +96,9 @@ def plot_surface(result: Result, ax: Axes | None = None, epoch: int | None = Non
     z_min, z_max = float(zz.min()), float(zz.max())
     floor = max(z_min, z_max * 1e-9, np.finfo(np.float64).tiny)
     levels = np.geomspace(floor, z_max, 24) if z_max > floor else np.array([floor, floor * 2])
-    levels[0] = min(levels[0], z_min)
+    # the lowest band holds the minimum; a perfect fit (noise-free data) has MSE 0,
+    # which a log scale cannot show, so it sits at the smallest positive level
+    levels[0] = min(levels[0], max(z_min, np.finfo(np.float64).tiny))
     contours = ax.contourf(bb, ww, np.maximum(zz, levels[0]), levels=levels, cmap="viridis_r",
                            norm=LogNorm(vmin=max(levels[0], floor), vmax=levels[-1]), alpha=0.9)
     contours.set_gid("loss-surface")
