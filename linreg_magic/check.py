@@ -370,7 +370,7 @@ def _execute(stage: Stage, options: Options, device: str, data: Dataset, code: C
             out.diverged_at = exc.epoch
             out.stopped = divergence_note(exc.epoch, exc.value, options.lr, data,
                                           what="a gradient")
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit() in a cell ends the cell, not the kernel
             out.exception = exc
             out.error = student_error(exc, filename)
         finally:

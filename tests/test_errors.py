@@ -217,3 +217,13 @@ def test_a_long_diverging_run_stops_long_before_its_last_epoch() -> None:
                          prepared=lambda ns: trackers.append(ns["tracker"]))
     assert result.stopped.startswith("diverged at epoch 353 ")
     assert trackers[0].epoch < 1_000_000  # stopped by the check, a few times a second
+
+
+def test_sys_exit_in_a_students_cell_is_their_error_and_the_session_goes_on(ip):
+    from IPython.utils.capture import capture_output
+
+    with capture_output() as captured:
+        ip.run_cell_magic("linreg", "--stage module --device cpu", "import sys\nsys.exit(0)\n")
+    text = " ".join(o.data.get("text/plain", "") for o in captured.outputs)
+    assert "SystemExit" in text
+    assert ip.run_line_magic("linreg", "--stage numpy --epochs 3").stage == "numpy"
