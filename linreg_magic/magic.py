@@ -98,11 +98,18 @@ class LinregMagics(Magics):
                 raise usage_error(f"%%linreg {args.command[0]} takes no cell body",
                                   "a command runs alone; a cell body is your code for a stage",
                                   f"Use %linreg {' '.join(args.command)} on a line of its own")
+            store = None
             if values.get("store") is not None and args.command[0] in COMMANDS:
-                raise usage_error(f"--store keeps a run's Result, and {args.command[0]!r} makes none",
-                                  "--store goes with a run, e.g. %linreg --stage module --store r",
-                                  "Drop --store")
-            return self._command(args.command, values)
+                if args.command[0] not in STORABLE:
+                    raise usage_error(f"--store keeps what a command makes, and "
+                                      f"{args.command[0]!r} makes nothing to keep",
+                                      "valid with --store are a run and " + ", ".join(sorted(STORABLE)),
+                                      "Drop --store")
+                store = Options.from_mapping({"store": values["store"]}).store  # checked first
+            made = self._command(args.command, values)
+            if store is not None and self.shell is not None:
+                self.shell.user_ns[store] = made
+            return made
         options = Options.from_mapping(values)
         if body is not None:
             from .display import show_student_run
@@ -134,6 +141,9 @@ class LinregMagics(Magics):
         handler = getattr(importlib.import_module(module_name, __package__), attr)
         return handler(rest, values)
 
+
+#: Commands whose value ``--store NAME`` keeps (the list of results, the timings, the widget).
+STORABLE = frozenset({"compare", "bench", "widget"})
 
 #: ``%linreg COMMAND ...``: name -> "module:function" (imported on first use).
 #: Each handler takes (the words after the command, the option values given).

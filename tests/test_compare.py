@@ -96,3 +96,14 @@ def test_compare_runs_on_the_user_s_arrays(ip) -> None:  # type: ignore[no-untyp
     finally:
         ip.user_ns.pop("sizes")
         ip.user_ns.pop("prices")
+
+
+def test_compare_store_keeps_the_list_of_results(ip):
+    from IPython.utils.capture import capture_output
+
+    with capture_output():
+        ip.run_line_magic("linreg", "compare --epochs 5 --device cpu --store ladder")
+    try:
+        assert [r.stage for r in ip.user_ns["ladder"]][:2] == ["numpy", "tensors"]
+    finally:
+        del ip.user_ns["ladder"]
