@@ -472,17 +472,14 @@ def preserved_random_state(uses_torch: bool, device: str = "cpu") -> Iterator[No
     """Restore ``random``, numpy's and torch's global generators afterwards."""
     py_state = random.getstate()
     np_state = np.random.get_state()
-    torch_states: tuple[Any, Any] | None = None
+    torch_states: tuple[Any, Any, int] | None = None
     if uses_torch or "torch" in sys.modules:
         import torch
 
-        if torch.cuda.is_available():
-            # Start CUDA so that its generators' state can be saved and put back: a stage's
-            # torch.manual_seed would otherwise be queued for CUDA's first use, even on a
-            # CPU run, and reseed the user's first CUDA draw.
-            torch.cuda.init()
+        if device.startswith("cuda"):
+            torch.cuda.init()  # so that the state saved is the one the user would draw from
         cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
-        torch_states = (torch.random.get_rng_state(), cuda)
+        torch_states = (torch.random.get_rng_state(), cuda, torch.initial_seed())
     try:
         yield
     finally:
@@ -494,3 +491,8 @@ def preserved_random_state(uses_torch: bool, device: str = "cpu") -> Iterator[No
             torch.random.set_rng_state(torch_states[0])
             if torch_states[1] is not None:
                 torch.cuda.set_rng_state_all(torch_states[1])
+            elif torch.cuda.is_available() and not torch.cuda.is_initialized():
+                # A stage's torch.manual_seed(seed) also queues that seed for CUDA's first
+                # use; queue the user's own seed again (what their manual_seed queued, or
+                # torch's default) rather than start CUDA on a CPU run.
+                torch.cuda.manual_seed_all(torch_states[2])

@@ -163,3 +163,18 @@ def test_a_run_long_enough_for_progress_checks_warns_about_nothing():
     # (e.g. torch's about converting a tensor that requires grad) into an error
     result = linreg_magic.run(stage="autograd", device="cpu", epochs=12000)
     assert result.epochs == 12000 and result.stopped is None
+
+
+@CUDA
+def test_a_cpu_run_leaves_the_users_first_cuda_draw_alone():
+    import subprocess
+    import sys
+
+    draw = ("import torch, linreg_magic\n"
+            "torch.manual_seed(7)\n"
+            "{run}"
+            "print(torch.randn(2, device='cuda').tolist())\n")
+    outputs = [subprocess.run([sys.executable, "-c", draw.format(run=run)], capture_output=True,
+                              text=True, check=True).stdout.strip().splitlines()[-1]
+               for run in ("", "linreg_magic.run('module', device='cpu', epochs=3)\n")]
+    assert outputs[0] == outputs[1]
