@@ -77,6 +77,20 @@ def test_a_stage_against_itself_has_no_changes() -> None:
     assert "same code" in diff_html("module", "module")
 
 
+def test_the_text_diff_of_a_stage_against_itself_says_the_code_is_the_same() -> None:
+    assert diff_text("module", "module") == "module \u2192 module\nThe two stages have the same code.\n"
+
+
+def test_percent_linreg_diff_of_a_stage_with_itself_says_so_in_both_formats(ip) -> None:  # type: ignore[no-untyped-def]
+    from IPython.utils.capture import capture_output
+
+    with capture_output() as captured:
+        ip.run_line_magic("linreg", "diff module module")
+    (out,) = captured.outputs
+    assert "The two stages have the same code." in out.data["text/html"]
+    assert "The two stages have the same code." in out.data["text/plain"]
+
+
 def test_the_first_stage_has_nothing_to_diff_against() -> None:
     with pytest.raises(UsageError, match="first stage"):
         diff_text("numpy")

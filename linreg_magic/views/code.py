@@ -24,6 +24,7 @@ _ADDED = "#e6ffec"
 _REMOVED = "#ffebe9"
 _ADDED_MARK = "#1a7f37"
 _REMOVED_MARK = "#cf222e"
+SAME_CODE = "The two stages have the same code."
 _BOX = ("font-family:SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;line-height:1.45;"
         "border:1px solid #ddd;border-radius:4px;overflow-x:auto;")
 
@@ -130,8 +131,12 @@ def diff_lines(stage: str, other: str | None = None, context: int = 3) -> list[s
 
 
 def diff_text(stage: str, other: str | None = None, context: int = 3) -> str:
-    """The unified diff as plain text (``-`` removed, ``+`` added)."""
-    return "\n".join(diff_lines(stage, other, context)) + "\n"
+    """The unified diff as plain text (``-`` removed, ``+`` added), or a line that
+    says the two stages have the same code."""
+    lines = diff_lines(stage, other, context)
+    if not lines:
+        return f"{_other(stage, other)} \u2192 {stage}\n{SAME_CODE}\n"
+    return "\n".join(lines) + "\n"
 
 
 def _opcodes(before: list[str], after: list[str],
@@ -176,7 +181,7 @@ def diff_html(stage: str, other: str | None = None, context: int = 3, *,
              f"<span style='color:{_ADDED_MARK}'>+{added}</span> "
              f"<span style='color:{_REMOVED_MARK}'>&minus;{removed}</span> lines</span></div>")
     if not rows:
-        return title + "<p><i>The two stages have the same code.</i></p>"
+        return title + f"<p><i>{SAME_CODE}</i></p>"
     return (f"<div class='linreg-diff'>{title}<div style='overflow-x:auto'><table style='{_BOX}"
             f"border-collapse:collapse;min-width:100%'>{''.join(rows)}</table></div></div>")
 
