@@ -103,16 +103,22 @@ def compare_stages(rest: list[str], values: dict[str, Any]) -> list[Result]:
 
     stages = [_stage_word(w) for w in rest] or None
     options = Options.from_mapping({**values, "stage": None})
-    results = run_ladder(options, data=_data(options, _user_namespace()), stages=stages)
-    if not results:
-        raise usage_error(f"No stage can fit data with {options.features} features",
-                          "stages that take several features: sequential",
-                          "Add --stage sequential, or use one feature")
+    data = _data(options, _user_namespace())
+    results = run_ladder(options, data=data, stages=stages)
     from .registry import ladder
 
+    n_features = data.n_features if data is not None else options.features
+    needs = [f"one feature only; the data have {n_features}"] if n_features != 1 else []
+    if options.hidden:
+        needs.append(f"no hidden layer for --hidden {options.hidden}")
+    if not results:
+        asked = " and ".join(filter(None, (f"{n_features} features" if n_features != 1 else "",
+                                           f"--hidden {options.hidden}" if options.hidden else "")))
+        raise usage_error(f"None of the stages named ({', '.join(stages or ())}) can run with {asked}",
+                          "stages that can: " + ", ".join(s.name for s in ladder() if s.multi_feature),
+                          "Add sequential to the stages, or leave out what they cannot take")
     ran = {r.stage for r in results}
     skipped = [s.name for s in ladder() if s.name not in ran and (stages is None or s.name in stages)]
-    note = (f"Not run: {', '.join(skipped)} (one feature only; the data have "
-            f"{results[0].data.n_features})." if skipped else "")
+    note = f"Not run: {', '.join(skipped)} ({'; '.join(needs)})." if skipped else ""
     show_compare(results, note)
     return results

@@ -122,20 +122,31 @@ def run_ladder(options: Options, *, data: Dataset | None = None,
                stages: list[str] | None = None) -> list[Result]:
     """Every stage (or those named) on the same data, device and options, in ladder order.
 
-    Stages whose model cannot take the data (several features) are left out.
+    Stages that cannot take the data (several features) or the options (``--hidden``)
+    are left out.  Numpy stages run on the CPU and without ``--cuda-graph``.  Every
+    stage's options are checked before the first one trains.
     """
-    from .registry import ladder
+    from IPython.core.error import UsageError
 
     data = make_data(options) if data is None else data
-    results = []
+    planned: list[Options] = []
     for stage in ladder():
         if stages is not None and stage.name not in stages:
             continue
-        if data.n_features != 1 and not stage.multi_feature:
+        try:
+            check_stage_options(stage, options)
+            check_stage_data(stage, data)
+        except UsageError:
             continue
-        device = options.device if stage.uses_torch else "cpu"
-        results.append(run_options(options.replace(stage=stage.name, device=device), data=data))
-    return results
+        planned.append(options.replace(stage=stage.name) if stage.uses_torch else
+                       options.replace(stage=stage.name, device="cpu", cuda_graph=False))
+    for stage_options in planned:
+        stage, device = resolve_run(stage_options)
+        if stage_options.cuda_graph:
+            from .cuda_graph import check_cuda_graph
+
+            check_cuda_graph(stage, device)
+    return [run_options(stage_options, data=data) for stage_options in planned]
 
 
 def run_student(options: Options, body: str, **how: Any) -> Any:

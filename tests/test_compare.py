@@ -7,6 +7,7 @@ import io
 
 import numpy as np
 import pytest
+import torch
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
@@ -107,3 +108,46 @@ def test_compare_store_keeps_the_list_of_results(ip):
         assert [r.stage for r in ip.user_ns["ladder"]][:2] == ["numpy", "tensors"]
     finally:
         del ip.user_ns["ladder"]
+
+
+def test_compare_with_hidden_runs_the_stages_with_a_hidden_layer_and_names_the_others(ip) -> None:  # type: ignore[no-untyped-def]
+    with capture_output() as captured:
+        results = ip.run_line_magic("linreg", "compare --hidden 5 --epochs 50 --device cpu")
+    assert [r.stage for r in results] == ["sequential"]
+    assert results[0].options.hidden == 5
+    texts = [o.data["text/plain"] for o in captured.outputs]
+    assert "Not run: numpy, tensors, autograd, optimizer, loss, module, nested (no hidden layer " \
+           "for --hidden 5)." in texts
+
+
+def test_compare_of_named_stages_none_of_which_takes_hidden_is_one_usage_error(ip) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(UsageError) as caught:
+        ip.run_line_magic("linreg", "compare numpy module --hidden 5 --device cpu")
+    message = str(caught.value)
+    assert type(caught.value) is UsageError and "\n" not in message
+    assert message.startswith("None of the stages named (numpy, module) can run with --hidden 5. "
+                              "Stages that can: sequential. ")
+
+
+def test_cuda_graph_leaves_the_numpy_stage_to_run_on_the_cpu_as_usual(ip) -> None:  # type: ignore[no-untyped-def]
+    with capture_output():
+        (result,) = ip.run_line_magic("linreg", "compare numpy --cuda-graph --epochs 50")
+    assert result.device == "cpu" and not result.options.cuda_graph and result.epochs == 50
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error where CUDA is missing")
+def test_cuda_graph_without_a_gpu_is_the_torch_stages_one_line_error_not_the_numpy_stage_s() -> None:
+    with pytest.raises(UsageError) as caught:
+        run_ladder(Options(device="cpu", cuda_graph=True, epochs=50))
+    assert str(caught.value).startswith("--cuda-graph needs a CUDA GPU")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_on_a_gpu_compare_with_cuda_graph_replays_every_torch_stage(ip) -> None:  # type: ignore[no-untyped-def]
+    with capture_output():
+        results = ip.run_line_magic("linreg", "compare --cuda-graph --device cuda")
+    assert [r.stage for r in results] == available_stages()[:8]
+    assert results[0].device == "cpu" and not results[0].notes
+    for r in results[1:]:
+        assert r.device.startswith("cuda") and r.notes[0].startswith("CUDA graph: ")
+        assert r.b == pytest.approx(1.0235, abs=1e-3) and r.w == pytest.approx(1.9690, abs=1e-3)
