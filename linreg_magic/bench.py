@@ -8,6 +8,8 @@ epochs with the real tracker, between two device synchronisations, a few times.
 The table and the log-log figure show the time per epoch against N, with the
 size from which the GPU is faster marked when both CPU and GPU were timed: the
 device lesson (a GPU pays off only once there is enough work per launch).
+The data are the book's synthetic line (``--data`` other than synthetic has one
+fixed size), and the stage takes the same checks of its options as a run.
 
 Large N are timed over few epochs so a run stays bounded; ``--epochs`` sets
 the number of epochs timed for every size instead.  With ``--cuda-graph``, each
@@ -196,13 +198,21 @@ def bench(values: dict[str, Any]) -> BenchResult:
     """Time the stage in ``values`` for each size and device asked (raw option values)."""
     from .data import make_data
     from .device import describe
+    from .engine import check_stage_data, check_stage_options
     from .registry import get_stage
 
+    data_spec = next(s for s in option_specs() if s.name == "data")
+    source = None if values.get("data") is None else data_spec.parse(values["data"])  # spelling first
+    if source is not None and source != "synthetic":
+        raise usage_error(f"bench times the synthetic data made at each size --n; --data {source} "
+                          "is one fixed data set", "the valid --data for bench is synthetic",
+                          "Drop --data (time a run on your data with %linreg --data ... instead)")
     sizes = _sizes(values.get("n"))
     base = {k: v for k, v in values.items() if v is not None and k not in ("n", "device", "epochs")}
     options = Options.from_mapping(base)
     asked_epochs = None if values.get("epochs") is None else Options(epochs=values["epochs"]).epochs
     stage = get_stage(options.stage)
+    check_stage_options(stage, options)
     devices, notes = _devices(values.get("device"), stage.uses_torch, stage.name)
     result = BenchResult(stage.name, [], notes, {d: describe(d) for d in devices})
     graphed = [d for d in devices if d.startswith("cuda")] if options.cuda_graph else []
@@ -214,6 +224,7 @@ def bench(values: dict[str, Any]) -> BenchResult:
     for n in sizes:
         sized = options.replace(n=n, cuda_graph=False)
         data = make_data(sized)
+        check_stage_data(stage, data)
         epochs = epochs_for(n, asked_epochs)
         series = [(d, d, False) for d in devices] + [(f"{d} graph", d, True) for d in graphed]
         for label, device, graph in series:

@@ -145,3 +145,41 @@ def test_on_a_gpu_bench_times_eager_and_graph_series(ip) -> None:  # type: ignor
     eager = dict(zip(*result.series("cuda:0")))
     graph = dict(zip(*result.series("cuda:0 graph")))
     assert graph[100] < eager[100]
+
+
+@pytest.mark.parametrize(("line", "start"), [
+    ("--stage numpy --features 3", "--features applies to stages that build their model from the data's "
+                                   "shape; the numpy stage has one feature"),
+    ("--stage module --hidden 5", "--hidden applies to stages that build their model from the data's "
+                                  "shape; the module stage has one feature"),
+])
+def test_bench_refuses_options_the_stage_cannot_take_as_a_run_does(ip, line: str, start: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(UsageError) as info:
+        _bench(ip, f"--n 100 --device cpu --epochs 3 {line}")
+    assert type(info.value) is UsageError and "\n" not in str(info.value)
+    assert str(info.value).startswith(start)
+    assert str(info.value).endswith(f"Use --stage sequential, or drop {line.split()[2]}")
+
+
+def test_bench_times_the_sequential_stage_with_several_features_and_a_hidden_layer(ip) -> None:  # type: ignore[no-untyped-def]
+    result, _ = _bench(ip, "--n 100 --device cpu --epochs 3 --stage sequential --features 3 --hidden 5")
+    assert [(r.n, r.device) for r in result.rows] == [(100, "cpu")]
+
+
+@pytest.mark.parametrize("source", ["diabetes", "user --x sizes --y prices"])
+def test_bench_on_data_other_than_synthetic_is_one_usage_error(ip, source: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(UsageError) as info:
+        _bench(ip, f"--n 100,200 --device cpu --epochs 3 --data {source}")
+    message = str(info.value)
+    assert type(info.value) is UsageError and "\n" not in message
+    assert message.startswith(f"bench times the synthetic data made at each size --n; --data "
+                              f"{source.split()[0]} is one fixed data set. The valid --data for bench "
+                              "is synthetic. Drop --data")
+
+
+def test_bench_with_a_misspelt_data_source_says_which_sources_exist(ip) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(UsageError) as info:
+        _bench(ip, "--n 100 --device cpu --data diabetis")
+    assert type(info.value) is UsageError
+    assert str(info.value) == ("--data got 'diabetis'. Valid values are synthetic, diabetes, user. "
+                               "Did you mean --data diabetes?")
