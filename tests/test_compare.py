@@ -14,7 +14,7 @@ from IPython.utils.capture import capture_output
 from linreg_magic import available_stages
 from linreg_magic.engine import run_ladder
 from linreg_magic.options import Options
-from linreg_magic.views import compare_rows, compare_text, plot_compare
+from linreg_magic.views import compare_html, compare_rows, compare_text, figure_png, plot_compare
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +52,7 @@ def test_the_figure_has_one_line_per_stage_on_the_data(ladder_results) -> None: 
         line = next(line for line in ax.get_lines() if line.get_gid() == f"fit-{r.stage}")
         xs, ys = line.get_data()
         np.testing.assert_allclose(ys, r.b + r.w * np.asarray(xs))
+    assert ax.get_title() == "8 stages, one answer"
 
 
 def test_percent_linreg_compare_shows_a_table_and_a_figure_and_returns_the_results(ip) -> None:  # type: ignore[no-untyped-def]
@@ -151,3 +152,69 @@ def test_on_a_gpu_compare_with_cuda_graph_replays_every_torch_stage(ip) -> None:
     for r in results[1:]:
         assert r.device.startswith("cuda") and r.notes[0].startswith("CUDA graph: ")
         assert r.b == pytest.approx(1.0235, abs=1e-3) and r.w == pytest.approx(1.9690, abs=1e-3)
+
+
+@pytest.fixture(scope="module")
+def diverged_results():  # type: ignore[no-untyped-def]
+    return run_ladder(Options(device="cpu", lr=5, epochs=100))
+
+
+def test_a_diverged_ladder_s_table_is_compact_and_says_how_each_run_ended(diverged_results) -> None:  # type: ignore[no-untyped-def]
+    numpy_run, *torch_runs = diverged_results
+    assert numpy_run.stopped is None and abs(numpy_run.b) > 1e100  # not inf yet after 100 epochs
+    assert all(r.stopped and r.stopped.startswith("diverged at epoch 19") for r in torch_runs)
+    text = compare_text(diverged_results)
+    lines = text.splitlines()
+    assert lines[0].split() == ["stage", "device", "b", "w", "training", "MSE", "validation", "MSE",
+                                "training", "time", "note"]
+    assert max(len(line) for line in lines[:10]) < 160
+    assert lines[1].split()[2:6] == [f"{numpy_run.b:.4g}", f"{numpy_run.w:.4g}",
+                                     f"{numpy_run.train_loss:.4g}", f"{numpy_run.val_loss:.4g}"]
+    assert lines[1].endswith("still diverging at epoch 100")
+    assert lines[2].endswith("diverged at epoch 19 (the loss became inf)")
+    assert lines[-2] == ("numpy: still diverging at epoch 100: the training loss rose over the run "
+                         "(lr=5); try a smaller --lr")
+    assert lines[-1] == ("tensors, autograd, optimizer, loss, module, nested, sequential: "
+                         f"{torch_runs[0].stopped}")
+    markup = compare_html(diverged_results)
+    assert "<th>note</th>" in markup and torch_runs[0].stopped.replace("'", "&#x27;") in markup
+
+
+def test_a_diverged_ladder_s_figure_stays_on_the_data_and_claims_no_answer(diverged_results) -> None:  # type: ignore[no-untyped-def]
+    ax = plot_compare(diverged_results)
+    data = diverged_results[0].data
+    low, high = ax.get_ylim()
+    assert low > float(data.y.min()) - 1 and high < float(data.y.max()) + 1
+    assert not [line for line in ax.get_lines() if str(line.get_gid()).startswith("fit-")]
+    (off,) = [t for t in ax.texts if t.get_gid() == "off-chart"]
+    assert " ".join(off.get_text().split()) == ("not drawn, off the chart: numpy, tensors, autograd, "
+                                                "optimizer, loss, module, nested, sequential (see the table)")
+    assert ax.get_title() == "8 stages, different answers: 7 stopped early, 8 off the chart"
+    assert figure_png(ax.figure).startswith(b"\x89PNG")  # no constrained-layout warning (warnings are errors)
+
+
+def test_unconverged_runs_are_drawn_with_short_labels_under_a_title_that_says_they_differ() -> None:
+    results = run_ladder(Options(device="cpu", epochs=30), stages=["numpy", "module"])
+    ax = plot_compare(results)
+    labels = {line.get_gid(): line.get_label() for line in ax.get_lines()}
+    assert labels["fit-numpy"] == f"numpy: y = {results[0].b:.4f} + {results[0].w:.4f}x"
+    assert labels["fit-module"] == f"module: y = {results[1].b:.4f} + {results[1].w:.4f}x"
+    assert ax.get_title() == "2 stages, different answers"
+    assert not ax.texts
+
+
+def test_a_tiny_training_mse_is_shown_in_e_notation_not_as_zeros() -> None:
+    (result,) = run_ladder(Options(device="cpu", noise=0, lr=0.5, epochs=3000), stages=["numpy"])
+    assert 0 < result.train_loss < 1e-20
+    row = compare_text([result]).splitlines()[1].split()
+    assert row[4] == f"{result.train_loss:.4g}" and "e-" in row[4]
+
+
+def test_percent_linreg_compare_of_diverging_runs_says_where_each_stopped(ip) -> None:  # type: ignore[no-untyped-def]
+    with capture_output() as captured:
+        results = ip.run_line_magic("linreg", "compare --lr 5 --device cpu --epochs 100")
+    table = captured.outputs[0].data["text/plain"].splitlines()
+    assert table[1].startswith("numpy ") and table[1].endswith("still diverging at epoch 100")
+    assert table[-1] == ("tensors, autograd, optimizer, loss, module, nested, sequential: "
+                         f"{results[1].stopped}")
+    assert captured.outputs[-1].data["image/png"]

@@ -8,27 +8,43 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .tables import _num
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from ..result import Result
 
-__all__ = ["compare_html", "compare_rows", "compare_text", "plot_compare"]
+__all__ = ["compare_html", "compare_rows", "compare_text", "plot_compare", "run_note"]
 
-_HEAD = ("stage", "device", "b", "w", "training MSE", "validation MSE", "training time")
+_HEAD = ("stage", "device", "b", "w", "training MSE", "validation MSE", "training time", "note")
 
-Row = tuple[str, str, float | None, tuple[float, ...] | None, float | None, float | None, float | None]
+Row = tuple[str, str, float | None, tuple[float, ...] | None, float | None, float | None, float | None,
+            str | None]
+
+
+def run_note(result: Result) -> str | None:
+    """Why a run's numbers are not an answer: where it stopped (diverged, interrupted),
+    or, for a run that reached its last epoch, a training loss that rose."""
+    if result.stopped:
+        return result.stopped
+    losses = result.losses
+    if len(losses) > 1 and np.isfinite(losses[-1]) and losses[-1] > losses[0]:
+        return (f"still diverging at epoch {len(losses)}: the training loss rose over the run "
+                f"(lr={result.options.lr:g}); try a smaller --lr")
+    return None
 
 
 def compare_rows(results: Sequence[Result]) -> list[Row]:
     """One row per run, then the book's values and scikit-learn's closed form.
 
     Each row: (stage, device, b, w per feature, training MSE, validation MSE,
-    training seconds); ``None`` where a value does not apply.
+    training seconds, why the run is not an answer (see :func:`run_note`));
+    ``None`` where a value does not apply.
     """
     rows: list[Row] = [
         (r.stage, r.device, r.intercept, tuple(float(v) for v in r.coef), r.train_loss, r.val_loss,
-         r.seconds) for r in results]
+         r.seconds, run_note(r)) for r in results]
     if not results:
         return rows
     first = results[0]
@@ -37,48 +53,78 @@ def compare_rows(results: Sequence[Result]) -> list[Row]:
     published = {r.book for r in results if r.book is not None}
     for kind, book in BOOK.items():
         if book in published:
-            rows.append((f"book ({kind})", "", book[0], (book[1],), None, None, None))
+            rows.append((f"book ({kind})", "", book[0], (book[1],), None, None, None, None))
     ref = first.reference
     rows.append(("closed form (sklearn)", "cpu", ref.intercept, ref.coef, ref.train_loss, ref.val_loss,
-                 None))
+                 None, None))
     return rows
 
 
+def _short(note: str | None) -> str:
+    """The first clause of a run's note, for its cell: ``diverged at epoch 19 (...)``."""
+    return "" if note is None else note.split(": ")[0]
+
+
 def _cells(row: Row) -> tuple[str, ...]:
-    stage, device, b, w, train, val, seconds = row
-    return (stage, device, "" if b is None else f"{b:.6f}",
-            "" if w is None else ", ".join(f"{v:.6f}" for v in w),
-            "" if train is None else f"{train:.8f}", "" if val is None else f"{val:.8f}",
-            "" if seconds is None else (f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"))
+    stage, device, b, w, train, val, seconds, note = row
+    return (stage, device, _num(b, 6), "" if w is None else ", ".join(_num(v, 6) for v in w),
+            _num(train), _num(val),
+            "" if seconds is None else (f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"),
+            _short(note))
+
+
+def _notes(rows: Sequence[Row]) -> list[str]:
+    """Each run's note in full, once, after the stages it applies to."""
+    by_note: dict[str, list[str]] = {}
+    for row in rows:
+        if row[7] is not None:
+            by_note.setdefault(row[7], []).append(row[0])
+    return [f"{', '.join(stages)}: {note}" for note, stages in by_note.items()]
 
 
 def compare_text(results: Sequence[Result]) -> str:
-    """The comparison table as aligned text."""
-    body = [_cells(row) for row in compare_rows(results)]
+    """The comparison table as aligned text, then each run's note (where it stopped)."""
+    rows = compare_rows(results)
+    body = [_cells(row) for row in rows]
     widths = [max(len(r[i]) for r in (_HEAD, *body)) for i in range(len(_HEAD))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in (_HEAD, *body))
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in (_HEAD, *body)]
+    return "\n".join(lines + _notes(rows))
 
 
 def compare_html(results: Sequence[Result]) -> str:
-    """The comparison table as HTML; reference rows in grey."""
+    """The comparison table as HTML; reference rows in grey; each run's note under it."""
     n = len(results)
+    rows = compare_rows(results)
     out = ["<table class='linreg-compare'><thead><tr>",
            *(f"<th>{h}</th>" for h in _HEAD), "</tr></thead><tbody>"]
-    for i, row in enumerate(compare_rows(results)):
+    for i, row in enumerate(rows):
         style = "" if i < n else " style='color:#666;font-style:italic'"
         cells = _cells(row)
         out.append(f"<tr{style}><td><code>{html.escape(cells[0])}</code></td>" if i < n
                    else f"<tr{style}><td>{html.escape(cells[0])}</td>")
-        out += [f"<td>{html.escape(c)}</td>" for c in cells[1:]]
-        out.append("</tr>")
+        out += [f"<td>{html.escape(c)}</td>" for c in cells[1:-1]]
+        out.append(f"<td style='color:#b00'>{html.escape(cells[-1])}</td></tr>")
     out.append("</tbody></table>")
+    out += [f"<p style='color:#b00;font-family:sans-serif;margin:2px 0'>{html.escape(note)}</p>"
+            for note in _notes(rows)]
     return "".join(out)
+
+
+#: Lines that leave the data's range by more than this many times its height are not drawn.
+OFF_CHART = 1.0
+#: Runs whose lines differ by at most this fraction of the data's height give "one answer".
+SAME_ANSWER = 1e-3
 
 
 def plot_compare(results: Sequence[Result], ax: Axes | None = None) -> Axes:
     """The training data and every stage's fitted line (one-feature data), or each
-    stage's final training MSE beside the closed form's (several features)."""
-    from .figures import TRAIN_COLOR, TRUE_COLOR, sample
+    stage's final training MSE beside the closed form's (several features).
+
+    The axes stay on the data: a line that leaves the data's range far (a diverged
+    run) is not drawn but named on the chart; the title says "one answer" only when
+    every run finished and the lines coincide.
+    """
+    from .figures import TRAIN_COLOR, sample
 
     if ax is None:
         from matplotlib.figure import Figure
@@ -88,33 +134,82 @@ def plot_compare(results: Sequence[Result], ax: Axes | None = None) -> Axes:
         return ax
     data = results[0].data
     if data.n_features != 1:
-        names = [r.stage for r in results]
-        ax.bar(names, [r.train_loss for r in results], color=TRAIN_COLOR)
-        ax.axhline(results[0].reference.train_loss, color=TRUE_COLOR, ls=":",
-                   label="closed-form training MSE")
-        ax.set_ylabel("final training MSE")
-        ax.legend(fontsize=8, frameon=False)
-        ax.set_title(f"{len(results)} stages: final training MSE", fontsize=10)
-        return ax
+        return _plot_losses(results, ax)
     x, y = data.x_train, data.y_train
     keep = sample(len(x))
     ax.scatter(x[keep, 0], y[keep, 0], s=10, alpha=0.45, color=TRAIN_COLOR, edgecolors="none",
                label="training data")
     xs = np.array([float(data.x.min()), float(data.x.max())])
     ref = results[0].reference
-    ax.plot(xs, ref.intercept + ref.coef[0] * xs, color="black", lw=5, alpha=0.25,
-            label="closed form (sklearn)")
-    colors = [f"C{i % 10}" for i in range(len(results))]
+    ref_ys = ref.intercept + ref.coef[0] * xs
+    ax.plot(xs, ref_ys, color="black", lw=5, alpha=0.25, label="closed form (sklearn)")
+    low = min(float(data.y.min()), float(ref_ys.min()))
+    high = max(float(data.y.max()), float(ref_ys.max()))
+    height = high - low if high > low else 1.0
     styles = ["-", "--", "-.", ":"]
-    for i, (r, color) in enumerate(zip(results, colors)):
-        ax.plot(xs, r.intercept + r.coef[0] * xs, styles[i % len(styles)], color=color, lw=1.6,
-                label=f"{r.stage}: y = {r.intercept:.4f} + {r.coef[0]:.4f}x", gid=f"fit-{r.stage}")
+    drawn: list[np.ndarray] = []
+    off_chart: list[str] = []
+    for i, r in enumerate(results):
+        with np.errstate(over="ignore", invalid="ignore"):
+            ys = r.intercept + r.coef[0] * xs
+        if (not np.isfinite(ys).all() or ys.min() < low - OFF_CHART * height
+                or ys.max() > high + OFF_CHART * height):
+            off_chart.append(r.stage)
+            continue
+        drawn.append(ys)
+        ax.plot(xs, ys, styles[i % len(styles)], color=f"C{i % 10}", lw=1.6,
+                label=f"{r.stage}: y = {_num(r.intercept, 4)} + {_num(float(r.coef[0]), 4)}x",
+                gid=f"fit-{r.stage}")
+    if off_chart:
+        import textwrap
+
+        ax.text(0.99, 0.02, textwrap.fill(f"not drawn, off the chart: {', '.join(off_chart)} "
+                                          "(see the table)", 70),
+                transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="#b00",
+                gid="off-chart")
     ax.set_xlabel(data.feature_names[0])
     ax.set_ylabel(data.target_name)
-    title = f"{len(results)} stages, one answer"
+    agree = (not off_chart and not any(run_note(r) for r in results)
+             and all(np.abs(ys - drawn[0]).max() <= SAME_ANSWER * height for ys in drawn))
+    title = _title(results, agree, len(off_chart))
     if len(keep) < len(x):
         title += f" (showing {len(keep):,} of {len(x):,} training points)"
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, frameon=False, loc="upper left")
     ax.grid(alpha=0.25)
+    return ax
+
+
+def _runs(results: Sequence[Result]) -> str:
+    return f"{len(results)} stages" if len(results) != 1 else f"the {results[0].stage} stage"
+
+
+def _title(results: Sequence[Result], agree: bool, off_chart: int) -> str:
+    n = len(results)
+    runs = _runs(results)
+    if agree:
+        return f"{runs}, one answer" if n != 1 else runs
+    stopped = sum(1 for r in results if r.stopped)
+    problems = [f"{stopped} stopped early" if stopped else "",
+                f"{off_chart} off the chart" if off_chart else ""]
+    said = ", ".join(p for p in problems if p)
+    return (f"{runs}, different answers" if n != 1 else runs) + (f": {said}" if said else "")
+
+
+def _plot_losses(results: Sequence[Result], ax: Axes) -> Axes:
+    """Each stage's final training MSE beside the closed form's (several features);
+    a log scale when they span more than three decades (a diverged run)."""
+    from .figures import TRAIN_COLOR, TRUE_COLOR
+
+    losses = np.array([r.train_loss for r in results], dtype=float)
+    best = results[0].reference.train_loss
+    ax.bar([r.stage for r in results], losses, color=TRAIN_COLOR)
+    ax.axhline(best, color=TRUE_COLOR, ls=":", label="closed-form training MSE")
+    finite = losses[np.isfinite(losses)]
+    if best > 0 and len(finite) and (finite > 0).all() and finite.max() > 1e3 * min(best, finite.min()):
+        ax.set_yscale("log")
+        ax.set_ylim(min(best, finite.min()) / 3, finite.max() * 3)  # the closed form's line in view
+    ax.set_ylabel("final training MSE")
+    ax.legend(fontsize=8, frameon=False)
+    ax.set_title(f"{_runs(results)}: final training MSE", fontsize=10)
     return ax

@@ -57,9 +57,10 @@ def params_rows(result: Result) -> list[tuple[str, float, float | None, float, f
 
 
 def _num(value: float | None, digits: int = 8) -> str:
+    """Fixed point, or e-notation for huge values (a diverged run), tiny ones, inf and NaN."""
     if value is None:
         return ""
-    return f"{value:.{digits}f}" if abs(value) < 1e6 else f"{value:.4g}"  # a diverged run: e-notation
+    return f"{value:.{digits}f}" if value == 0 or 1e-4 <= abs(value) < 1e6 else f"{value:.4g}"
 
 
 def _book(value: float | None, digits: int) -> str:
