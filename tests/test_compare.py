@@ -172,7 +172,7 @@ def test_a_diverged_ladder_s_table_is_compact_and_says_how_each_run_ended(diverg
                                      f"{numpy_run.train_loss:.4g}", f"{numpy_run.val_loss:.4g}"]
     assert lines[1].endswith("still diverging at epoch 100")
     assert lines[2].endswith("diverged at epoch 19 (the loss became inf)")
-    assert lines[-2] == ("numpy: still diverging at epoch 100: the training loss rose over the run "
+    assert lines[-2] == ("numpy: still diverging at epoch 100: the training loss grew over the run "
                          "(lr=5); try a smaller --lr")
     assert lines[-1] == ("tensors, autograd, optimizer, loss, module, nested, sequential: "
                          f"{torch_runs[0].stopped}")

@@ -25,12 +25,12 @@ Row = tuple[str, str, float | None, tuple[float, ...] | None, float | None, floa
 
 def run_note(result: Result) -> str | None:
     """Why a run's numbers are not an answer: where it stopped (diverged, interrupted),
-    or, for a run that reached its last epoch, a training loss that rose."""
+    or, for a run that reached its last epoch, a training loss that grew tenfold or more."""
     if result.stopped:
         return result.stopped
     losses = result.losses
-    if len(losses) > 1 and np.isfinite(losses[-1]) and losses[-1] > losses[0]:
-        return (f"still diverging at epoch {len(losses)}: the training loss rose over the run "
+    if len(losses) > 1 and np.isfinite(losses[-1]) and losses[-1] > 10 * losses[0]:
+        return (f"still diverging at epoch {len(losses)}: the training loss grew over the run "
                 f"(lr={result.options.lr:g}); try a smaller --lr")
     return None
 
