@@ -63,10 +63,10 @@ def show_figures(result: Result, fit: bool = True, loss: bool = True) -> None:
         _publish_figure(plot_loss(result).figure, f"{result.stage} loss curves")
 
 
-def show_data_note(result: Result) -> None:
+def show_data_note(result: Result, advice: bool = True) -> None:
     from .views import data_note
 
-    text = data_note(result)
+    text = data_note(result, advice)
     if text:
         _note(text)
 
@@ -159,7 +159,7 @@ def show_compare(results: Sequence[Result], note: str = "") -> None:
     if note:
         _note(note)
     if results:
-        show_data_note(results[0])
+        show_data_note(results[0], advice=False)  # the data's note; the table says how each run ended
         _publish_figure(plot_compare(results).figure, f"the fits of {len(results)} stages")
 
 

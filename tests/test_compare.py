@@ -218,3 +218,13 @@ def test_percent_linreg_compare_of_diverging_runs_says_where_each_stopped(ip) ->
     assert table[-1] == ("tensors, autograd, optimizer, loss, module, nested, sequential: "
                          f"{results[1].stopped}")
     assert captured.outputs[-1].data["image/png"]
+
+
+def test_compare_notes_the_data_once_without_one_stages_training_advice(ip):
+    from IPython.utils.capture import capture_output
+
+    with capture_output() as captured:
+        ip.run_line_magic("linreg", "compare --lr 1.2 --epochs 60 --device cpu --data diabetes")
+    texts = [o.data["text/plain"] for o in captured.outputs]
+    assert sum(t.startswith("Data: ") for t in texts) == 1
+    assert not any("Diverging:" in t or "Not there yet" in t for t in texts)

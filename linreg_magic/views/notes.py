@@ -20,8 +20,9 @@ def _vector(values: np.ndarray, digits: int = 4) -> str:
     return "[" + ", ".join(f"{v:.{digits}g}" for v in values) + "]"
 
 
-def data_note(result: Result) -> str:
-    """Sentences under the parameter table ("" when there is nothing to add)."""
+def data_note(result: Result, advice: bool = True) -> str:
+    """Sentences under the parameter table ("" when there is nothing to add): where the
+    data came from and how they were scaled, then (``advice``) how far training got."""
     data = result.data
     parts = []
     if data.name != "synthetic":
@@ -37,7 +38,7 @@ def data_note(result: Result) -> str:
             f"mean). In the original units: b = {b0:.4f}, w = {_vector(w0, 6)} (w / std, and "
             f"b - w·mean / std). Standardizing gives every direction of the loss surface a "
             f"similar curvature, so one learning rate suits b and w alike.")
-    if result.checked or result.stopped:
+    if not advice or result.checked or result.stopped:
         # a student's run has its verdict, a stopped run its header line: no advice here
         return " ".join(parts)
     ref = np.array([result.reference.intercept, *result.reference.coef])
