@@ -149,3 +149,8 @@ def test_no_cell_writes_warnings_or_errors_to_stderr(executed):
         if cell.cell_type == "code":
             stderr = [o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"]
             assert not stderr, (cell.source, stderr)
+
+
+def test_the_diverging_compare_cell_says_where_each_run_stopped(executed):
+    text = _text(_cell(executed, "%linreg compare --lr 5"))
+    assert "diverged at epoch" in text and "try --lr" in text
