@@ -109,7 +109,7 @@ class OptionSpec:
             return self._number(raw, int)
         if self.kind == "float":
             return self._number(raw, float)
-        return str(raw)
+        return _unquote(str(raw))
 
     def _number(self, raw: Any, to: Callable[[Any], Any]) -> Any:
         if isinstance(raw, bool):
@@ -145,6 +145,14 @@ class OptionSpec:
             self.valid_text(),
             f"Try {self.flag} {self.example}",
         )
+
+
+def _unquote(text: str) -> str:
+    """A value the user quoted on the magic line (IPython keeps the quotes) without them:
+    ``--x "df['my col']"`` names ``df['my col']``."""
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
 
 
 def _fmt(value: float) -> str:

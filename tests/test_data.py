@@ -177,3 +177,17 @@ def test_the_users_arrays_reach_the_widget_and_the_contract_too(ip):
         assert widget.result is not None and len(widget.result.data.x) == 10
     finally:
         del ip.user_ns["xs"], ip.user_ns["ys"]
+
+
+def test_a_quoted_dataframe_column_with_a_space_in_its_name_can_be_named(ip):
+    import pandas as pd
+
+    ip.user_ns["houses"] = pd.DataFrame({"floor area": [50.0, 60, 70, 80, 90, 100, 110, 120],
+                                         "price": [95.0, 110, 125, 140, 155, 170, 185, 200]})
+    try:
+        result = ip.run_line_magic(
+            "linreg", """--data user --x "houses['floor area']" --y houses.price --stage numpy """
+                      "--scale standard --show params")
+    finally:
+        del ip.user_ns["houses"]
+    assert len(result.data.x) == 8
