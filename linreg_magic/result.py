@@ -83,6 +83,13 @@ class Result:
         return float(self.coef[0])
 
     @property
+    def diverging(self) -> bool:
+        """Whether the training loss grew tenfold or more over the recorded epochs (a run
+        that did not blow up to inf/NaN, yet moved away from the answer)."""
+        losses = self.losses
+        return bool(len(losses) > 1 and np.isfinite(losses[-1]) and losses[-1] > 10 * losses[0])
+
+    @property
     def train_loss(self) -> float:
         """The last epoch's training loss (at the final parameters if none was recorded)."""
         if len(self.losses):

@@ -28,9 +28,8 @@ def run_note(result: Result) -> str | None:
     or, for a run that reached its last epoch, a training loss that grew tenfold or more."""
     if result.stopped:
         return result.stopped
-    losses = result.losses
-    if len(losses) > 1 and np.isfinite(losses[-1]) and losses[-1] > 10 * losses[0]:
-        return (f"still diverging at epoch {len(losses)}: the training loss grew over the run "
+    if result.diverging:
+        return (f"still diverging at epoch {result.epochs}: the training loss grew over the run "
                 f"(lr={result.options.lr:g}); try a smaller --lr")
     return None
 

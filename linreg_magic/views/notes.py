@@ -46,7 +46,7 @@ def data_note(result: Result, advice: bool = True) -> str:
     if not np.isfinite(learned).all():
         parts.append(f"Diverged: the learning rate {result.options.lr:g} is too large for these "
                      f"data; try a smaller --lr" + (" or --scale standard." if not data.scaled else "."))
-    elif len(result.losses) > 1 and result.losses[-1] > 10 * result.losses[0]:
+    elif result.diverging:
         from ..engine import largest_stable_lr, safe_lr
 
         limit = largest_stable_lr(data)
