@@ -69,10 +69,13 @@ def check_stage_options(stage: Stage, options: Options) -> None:
         raise usage_error(
             f"{flag} applies to stages that build their model from the data's shape; "
             f"the {stage.name} stage has one feature and no hidden layer",
-            "valid stages for it are " + ", ".join(
-                s.name for s in ladder() if s.multi_feature),
+            "valid stages for it are " + ", ".join(_multi_feature_stages()),
             f"Use --stage sequential, or drop {flag}",
         )
+
+
+def _multi_feature_stages() -> list[str]:
+    return [s.name for s in ladder() if s.multi_feature]
 
 
 def check_stage_data(stage: Stage, data: Dataset) -> None:
@@ -80,8 +83,8 @@ def check_stage_data(stage: Stage, data: Dataset) -> None:
     if data.n_features != 1 and not stage.multi_feature:
         raise usage_error(
             f"The data have {data.n_features} features; the {stage.name} stage fits one",
-            "stages that take several: sequential",
-            f"Use --stage sequential --features {data.n_features}, or pass one column as --x",
+            "valid stages for several features are " + ", ".join(_multi_feature_stages()),
+            "Use --stage sequential, or pass one column as --x",
         )
 
 
