@@ -22,9 +22,11 @@ import _common
 from _common import goal, interleaved, median, ms, quiet, table
 
 from linreg_magic.data import make_data
-from linreg_magic.engine import call_step, prepare_namespace, run, synchronize
+from linreg_magic.engine import prepare_namespace, run, synchronize
 from linreg_magic.options import Options
+from linreg_magic.plan import Plan
 from linreg_magic.registry import get_stage
+from linreg_magic.stage import call_step
 
 GOAL = 1.10
 
@@ -115,7 +117,7 @@ def bare_timer(stage_name: str, options: Options, device: str) -> Callable[[], f
     data = make_data(options)
 
     def timer() -> float:
-        ns = prepare_namespace(stage, options, device, data)
+        ns = prepare_namespace(Plan(stage, options, device, data))
         start = time.perf_counter()
         call_step(BARE[stage_name], ns)
         synchronize(device)

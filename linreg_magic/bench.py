@@ -133,13 +133,16 @@ def time_stage(options: Options, device: str, data: Any, epochs: int,
                repeats: int = REPEATS, cuda_graph: bool = False) -> list[float]:
     """Seconds per epoch of the stage's training loop, ``repeats`` times, after a warm-up
     (``cuda_graph``: replaying the step captured as a CUDA graph, a fresh capture each time)."""
-    from .engine import call_step, prepare_namespace, preserved_random_state, stage_parameters, synchronize
+    from .engine import prepare_namespace, stage_parameters, synchronize
+    from .plan import Plan
     from .registry import get_stage
+    from .session import preserved_random_state
+    from .stage import call_step
     from .tracker import Tracker
 
     stage = get_stage(options.stage)
     with preserved_random_state(stage.uses_torch, device), contextlib.redirect_stdout(io.StringIO()):
-        ns = prepare_namespace(stage, options.replace(epochs=epochs), device, data)
+        ns = prepare_namespace(Plan(stage, options.replace(epochs=epochs), device, data))
 
         def train(n_epochs: int) -> float:
             tracker = Tracker(n_epochs)
@@ -198,7 +201,7 @@ def bench(values: dict[str, Any]) -> BenchResult:
     """Time the stage in ``values`` for each size and device asked (raw option values)."""
     from .data import make_data
     from .device import describe
-    from .engine import check_stage_data, check_stage_options
+    from .plan import check_stage_data, check_stage_options
     from .registry import get_stage
 
     data_spec = next(s for s in option_specs() if s.name == "data")

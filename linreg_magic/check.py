@@ -33,21 +33,21 @@ from typing import Any
 
 import numpy as np
 
-from .data import Dataset, make_data
+from .data import Dataset
 from .engine import (
     Diverged,
     build_result,
-    call_step,
-    divergence_note,
     prepare_namespace,
-    preserved_random_state,
-    resolve_run,
+    run_plan,
     stage_parameters,
     synchronize,
 )
+from .lr import divergence_note
 from .options import Options
-from .result import Result
-from .stage import Stage
+from .plan import Plan
+from .result import Result, Stop, StopKind
+from .session import preserved_random_state
+from .stage import Stage, call_step
 from .tracker import Recording, Tracker
 
 __all__ = ["Contract", "StudentError", "StudentRun", "Verdict", "contract", "run_student"]
@@ -106,10 +106,10 @@ class Contract:
 def contract(options: Options) -> Contract:
     """The contract of ``options.stage``, read from the stage's own steps: what its
     preparation and configuration make, what its training takes and returns."""
-    stage, device = resolve_run(options)
-    data = make_data(options)
-    with preserved_random_state(stage.uses_torch, device), _quiet(), _torch_modes(stage):
-        ns = prepare_namespace(stage, options, device, data)
+    plan = Plan.make(options)
+    stage = plan.stage
+    with preserved_random_state(stage.uses_torch, plan.device), _quiet(), _torch_modes(stage):
+        ns = prepare_namespace(plan)
         given = {**body_imports(stage), **ns}
         provided = tuple((name, describe_value(name, given[name], options)) for name in given)
         tracker = Tracker(1)  # one epoch tells what the training code leaves behind
@@ -278,7 +278,7 @@ class StudentRun:
     reference: Result | None
     verdict: Verdict
     error: StudentError | None = None
-    stopped: str | None = None
+    stopped: Stop | None = None
     warnings: tuple[str, ...] = field(default=())
 
 
@@ -294,26 +294,26 @@ def run_student(options: Options, body: str, *, magic_line: str = "",
     numbers (the ``%%linreg`` line is line 1); they never propagate.  ``namespace``
     is where ``--data user`` finds ``--x`` and ``--y``.
     """
-    stage, device = resolve_run(options)
+    plan = Plan.make(options, namespace=namespace)
+    stage, data = plan.stage, plan.data
     filename = f"<linreg cell {next(_counter)}>"
     code, syntax_error = compile_body(body, filename, magic_line)
     findings = Findings.of(body)
-    data = make_data(options, namespace)
     if code is None or syntax_error is not None:
         error = syntax_error or StudentError("SyntaxError", "", ())
         where = f" at cell line {error.line}" if error.line else ""
         verdict = Verdict(False, f"Your code did not run: {error.kind}{where}",
                           mistakes=(error.message,))
         return StudentRun(stage.name, None, None, verdict, error=error)
-    reference, reference_grads = _reference_run(options, data)
-    if reference.stopped and "interrupted" in reference.stopped:
+    reference, reference_grads = _reference_run(plan)
+    if reference.stopped and reference.stopped.kind is StopKind.INTERRUPTED:
         verdict = Verdict(False, f"Interrupted while the reference ran ({reference.stopped}); "
                                  "your code did not run")
         return StudentRun(stage.name, None, reference, verdict, stopped=reference.stopped)
     import matplotlib
 
     saved = MatplotlibState.save(matplotlib)
-    outcome = _execute(stage, options, device, data, code, filename)
+    outcome = _execute(plan, code, filename)
     if outcome.error is not None:
         saved.restore()
     verdict = judge(stage, options, data, outcome, reference, reference_grads, findings)
@@ -341,7 +341,7 @@ class _Outcome:
     result: Result | None = None
     error: StudentError | None = None
     exception: BaseException | None = None
-    stopped: str | None = None
+    stopped: Stop | None = None
     diverged_at: int | None = None
     problems: list[str] = field(default_factory=list)
     grads: dict[str, list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
@@ -349,13 +349,14 @@ class _Outcome:
     namespace_facts: dict[str, Any] = field(default_factory=dict)
 
 
-def _execute(stage: Stage, options: Options, device: str, data: Dataset, code: CodeType,
-             filename: str) -> _Outcome:
+def _execute(plan: Plan, code: CodeType, filename: str) -> _Outcome:
+    stage, options, device, data = plan.stage, plan.options, plan.device, plan.data
     out = _Outcome()
+    interrupted = False
     with preserved_random_state(stage.uses_torch, device), _torch_modes(stage), \
             warnings.catch_warnings(record=True) as caught, np.errstate(over="ignore", invalid="ignore"):
         warnings.simplefilter("always")
-        ns = prepare_namespace(stage, options, device, data)
+        ns = prepare_namespace(plan)
         params = stage_parameters(stage, ns)
         initial = {name: _host(value) for name, value in params.items()}
         probe = GradientProbe(params) if stage.uses_torch else None
@@ -365,11 +366,11 @@ def _execute(stage: Stage, options: Options, device: str, data: Dataset, code: C
         try:
             exec(code, scope)
         except KeyboardInterrupt:
-            out.stopped = "interrupted"
+            interrupted = True
         except Diverged as exc:
             out.diverged_at = exc.epoch
-            out.stopped = divergence_note(exc.epoch, exc.value, options.lr, data,
-                                          what="a gradient")
+            out.stopped = Stop(StopKind.DIVERGED, exc.epoch, divergence_note(
+                exc.epoch, exc.value, options.lr, data, what="a gradient"))
         except (Exception, SystemExit) as exc:  # sys.exit() in a cell ends the cell, not the kernel
             out.exception = exc
             out.error = student_error(exc, filename)
@@ -384,32 +385,26 @@ def _execute(stage: Stage, options: Options, device: str, data: Dataset, code: C
         losses, loss_problem = _read_losses(scope.get("losses"))
         if loss_problem:
             out.problems.append(loss_problem)
-        if out.stopped == "interrupted":
+        if interrupted:
             done = len(losses) if len(losses) else (probe.calls if probe is not None else 0)
-            out.stopped = (f"stopped at epoch {done} of {options.epochs} (interrupted)" if done
-                           else "stopped (interrupted)")
+            out.stopped = Stop.interrupted(done, options.epochs)
         out.namespace_facts = _facts(stage, scope, params)
         if out.error is None:
-            out.result = _student_result(stage, options, device, data, scope, initial, losses,
-                                         seconds, out)
+            out.result = _student_result(plan, scope, initial, losses, seconds, out)
     scope.clear()
     return out
 
 
-def _reference_run(options: Options, data: Dataset,
-                   ) -> tuple[Result, dict[str, list[tuple[np.ndarray, np.ndarray]]]]:
+def _reference_run(plan: Plan) -> tuple[Result, dict[str, list[tuple[np.ndarray, np.ndarray]]]]:
     """The stage's own code on the same options, with its first gradients recorded."""
-    from .engine import run_options
-
     probes: list[GradientProbe] = []
 
     def attach(ns: dict[str, Any]) -> None:
-        stage, _ = resolve_run(options)
-        if stage.uses_torch:
-            probes.append(GradientProbe(stage_parameters(stage, ns)))
+        if plan.stage.uses_torch:
+            probes.append(GradientProbe(stage_parameters(plan.stage, ns)))
 
     with _quiet():
-        reference = run_options(options, data=data, prepared=attach)
+        reference = run_plan(plan, prepared=attach)
     grads = probes[0].records if probes else {}
     for probe in probes:
         probe.remove()
@@ -510,9 +505,9 @@ def _facts(stage: Stage, scope: Mapping[str, Any], provided: Mapping[str, Any]) 
     return facts
 
 
-def _student_result(stage: Stage, options: Options, device: str, data: Dataset,
-                    scope: Mapping[str, Any], initial: Mapping[str, np.ndarray], losses: np.ndarray,
-                    seconds: float, out: _Outcome) -> Result | None:
+def _student_result(plan: Plan, scope: Mapping[str, Any], initial: Mapping[str, np.ndarray],
+                    losses: np.ndarray, seconds: float, out: _Outcome) -> Result | None:
+    stage, data = plan.stage, plan.data
     params, problem = _read_params(stage, scope, data)
     if params is None:
         out.problems.append(problem or "")
@@ -529,21 +524,20 @@ def _student_result(stage: Stage, options: Options, device: str, data: Dataset,
     rec = Recording(names, shapes, losses, np.stack([first, last]))
     graph = _graph_inputs(scope.get("loss"), params)
     ns = {"model": scope["model"]} if stage.returns == "model" else {}
+    graph_note = None
+    if graph is None:
+        graph_note = (stage.graph_note if stage.graph_note and (
+                      not stage.uses_torch or (stage.returns != "model" and "loss" not in scope))
+                      else
+                      "your code left no `loss` tensor with an autograd graph (name the last "
+                      "epoch's loss `loss` to see its graph)")
     try:
-        result = build_result(stage, options, device, data, ns, rec, seconds, autograd=graph,
-                              stopped=out.stopped)
-        result.checked = True
+        return build_result(plan, ns, rec, seconds, autograd=graph, stopped=out.stopped,
+                            checked=True, graph_note=graph_note)
     except Exception as exc:  # a model that cannot be evaluated as a function of x
         out.problems.append(f"your model could not be evaluated on x ({type(exc).__name__}: {exc}); "
                             "does forward return its prediction?")
         return None
-    if graph is None:
-        result.graph_note = (stage.graph_note if stage.graph_note and (
-                             not stage.uses_torch or (stage.returns != "model" and "loss" not in scope))
-                             else
-                             "your code left no `loss` tensor with an autograd graph (name the last "
-                             "epoch's loss `loss` to see its graph)")
-    return result
 
 
 def _read_params(stage: Stage, scope: Mapping[str, Any],
@@ -667,8 +661,8 @@ def judge(stage: Stage, options: Options, data: Dataset, out: _Outcome, referenc
     result = out.result
     comparisons: list[Comparison] = []
     tol = tolerance(stage)
-    reference_diverged = (reference.stopped or "").startswith("diverged")
-    interrupted = "interrupted" in (out.stopped or "")
+    reference_diverged = reference.stopped is not None and reference.stopped.kind is StopKind.DIVERGED
+    interrupted = out.stopped is not None and out.stopped.kind is StopKind.INTERRUPTED
     if result is not None:
         if not reference_diverged:
             comparisons.append(Comparison("b (intercept)", np.asarray(result.intercept),
@@ -685,7 +679,7 @@ def judge(stage: Stage, options: Options, data: Dataset, out: _Outcome, referenc
             mistakes.append("your code did not change the parameters: update b and w (or call "
                             "optimizer.step()) in the loop, and keep the names b, w / model")
     elif out.diverged_at is not None and out.stopped:
-        mistakes.insert(0, out.stopped)
+        mistakes.insert(0, out.stopped.text)
     if reference_diverged and not any(m.startswith("diverged") for m in mistakes):
         mistakes.append(f"with these options the reference run {reference.stopped}")
     ok = (bool(comparisons) and all(c.ok for c in comparisons) and not mistakes
@@ -713,7 +707,7 @@ def _summary(ok: bool, stage: Stage, out: _Outcome, comparisons: list[Comparison
     if out.error is not None:
         line = f" at cell line {out.error.line}" if out.error.line else ""
         return f"Your code stopped with {out.error.kind}{line}"
-    if out.stopped and "interrupted" in out.stopped:
+    if out.stopped is not None and out.stopped.kind is StopKind.INTERRUPTED:
         return f"Your run was {out.stopped}: the views show where it stopped"
     if reference_diverged:
         return "This learning rate makes gradient descent diverge, for the reference run too"
@@ -760,7 +754,7 @@ def _divergence(out: _Outcome, result: Result, options: Options, data: Dataset) 
     if len(bad) and (out.diverged_at is None or bad[0] + 1 <= out.diverged_at):
         return divergence_note(int(bad[0]) + 1, float(losses[bad[0]]), options.lr, data)
     if out.diverged_at is not None and out.stopped:
-        return out.stopped
+        return out.stopped.text
     final = np.concatenate([[result.intercept], np.ravel(result.coef)])
     if not np.all(np.isfinite(final)) or np.max(np.abs(final)) > 1e6:
         note = divergence_note(0, float(np.max(np.abs(final))), options.lr, data, what="a parameter")
@@ -902,22 +896,3 @@ class MatplotlibState:
             for number in pyplot.get_fignums():
                 if number not in self.figures:
                     pyplot.close(number)
-
-
-def contract_command(rest: list[str], values: dict[str, Any]) -> None:
-    """``%linreg contract STAGE``: what a cell body for STAGE is given and must leave."""
-    from .options import usage_error
-
-    if len(rest) > 1:
-        raise usage_error(f"contract takes one stage, got {' '.join(rest)!r}",
-                          "e.g. %linreg contract autograd", "Name one stage")
-    given = dict(values)
-    if rest:
-        if given.get("stage") is not None and given["stage"] != rest[0]:
-            raise usage_error(f"contract got two stages, {rest[0]!r} and --stage {given['stage']}",
-                              "name the stage once", f"Try %linreg contract {rest[0]}")
-        given["stage"] = rest[0]
-    options = Options.from_mapping(given)
-    from .display import show_contract
-
-    show_contract(contract(options))

@@ -5,13 +5,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .options import Options, option_specs, usage_error
+from .errors import usage_error
+from .options import Options, option_specs
 
 if TYPE_CHECKING:
+    from .check import StudentRun
     from .data import Dataset
     from .result import Result
 
-__all__ = ["compare_stages", "list_stages", "run_and_show", "show_stage_code", "show_stage_diff"]
+__all__ = [
+    "compare_stages",
+    "list_stages",
+    "run_and_show",
+    "run_student_and_show",
+    "show_stage_code",
+    "show_stage_contract",
+    "show_stage_diff",
+]
 
 
 def list_stages(rest: list[str], values: dict[str, Any]) -> None:
@@ -58,6 +68,17 @@ def run_and_show(options: Options, namespace: Mapping[str, Any] | None = None) -
         live.close(result.epochs, result.seconds)
     show_result(result)
     return result
+
+
+def run_student_and_show(options: Options, body: str, magic_line: str = "",
+                         namespace: Mapping[str, Any] | None = None) -> StudentRun:
+    """Run a student's own cell body for a stage, check it, and show the verdict."""
+    from .check import run_student
+    from .display import show_student_run
+
+    checked = run_student(options, body, magic_line=magic_line, namespace=namespace)
+    show_student_run(checked)
+    return checked
 
 
 def _stage_word(word: str) -> str:
@@ -122,3 +143,21 @@ def compare_stages(rest: list[str], values: dict[str, Any]) -> list[Result]:
     note = f"Not run: {', '.join(skipped)} ({'; '.join(needs)})." if skipped else ""
     show_compare(results, note)
     return results
+
+
+def show_stage_contract(rest: list[str], values: dict[str, Any]) -> None:
+    """``%linreg contract STAGE``: what a cell body for STAGE is given and must leave."""
+    if len(rest) > 1:
+        raise usage_error(f"contract takes one stage, got {' '.join(rest)!r}",
+                          "e.g. %linreg contract autograd", "Name one stage")
+    given = dict(values)
+    if rest:
+        if given.get("stage") is not None and given["stage"] != rest[0]:
+            raise usage_error(f"contract got two stages, {rest[0]!r} and --stage {given['stage']}",
+                              "name the stage once", f"Try %linreg contract {rest[0]}")
+        given["stage"] = rest[0]
+    options = Options.from_mapping(given)
+    from .check import contract
+    from .display import show_contract
+
+    show_contract(contract(options))

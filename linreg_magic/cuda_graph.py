@@ -31,7 +31,9 @@ from typing import Any
 
 import torch
 
-__all__ = ["StepDone", "StepRecorder", "capture", "check_cuda_graph", "source", "train_with_cuda_graph",
+from .stage import call_step
+
+__all__ = ["StepDone", "StepRecorder", "capture", "source", "train_with_cuda_graph",
            "training_step", "warm_up"]
 
 
@@ -68,8 +70,6 @@ class StepRecorder:
 
 def training_step(stage: Any, ns: dict[str, Any], recorder: StepRecorder) -> None:
     """One epoch of the stage's own training loop, ended by the recorder."""
-    from linreg_magic.engine import call_step
-
     try:
         call_step(stage.model_training, {**ns, "n_epochs": 1, "tracker": recorder})
     except StepDone:
@@ -150,25 +150,7 @@ def train_with_cuda_graph(stage: Any, ns: dict[str, Any], tracker: Any, params: 
     return time.perf_counter() - start, eager, prepared
 
 
-# -- for the engine and the code view -------------------------------------------
-def check_cuda_graph(stage: Any, device: str) -> None:
-    """``--cuda-graph`` needs a torch stage on a CUDA device: else one UsageError line."""
-    from linreg_magic.device import _why_no_cuda
-    from linreg_magic.options import usage_error
-    from linreg_magic.registry import ladder
-
-    if not stage.uses_torch:
-        raise usage_error(f"--cuda-graph captures torch code; the {stage.name} stage is numpy",
-                          "valid stages for it are " + ", ".join(s.name for s in ladder() if s.uses_torch),
-                          "Drop --cuda-graph, or pick a torch stage such as --stage module")
-    if not device.startswith("cuda"):
-        why = (f"CUDA is not available ({_why_no_cuda()})" if not torch.cuda.is_available()
-               else f"this run is on {device}")
-        raise usage_error(f"--cuda-graph needs a CUDA GPU: {why}",
-                          "valid devices for it are cuda and cuda:N on a machine with an NVIDIA GPU",
-                          "Drop --cuda-graph here, or run with --device cuda on a machine with a GPU")
-
-
+# -- for the code view ---------------------------------------------------------
 def source() -> str:
     """This file's code, as the code view shows it (the code that runs)."""
     return inspect.getsource(sys.modules[__name__])

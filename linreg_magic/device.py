@@ -10,9 +10,9 @@ import functools
 import os
 import platform
 
-from .options import usage_error
+from .errors import usage_error
 
-__all__ = ["available_devices", "describe", "resolve_device"]
+__all__ = ["available_devices", "describe", "resolve_device", "why_no_cuda"]
 
 
 def _torch_devices() -> list[str]:
@@ -32,7 +32,7 @@ def available_devices(uses_torch: bool = True) -> list[str]:
     return _torch_devices() if uses_torch else ["cpu"]
 
 
-def _why_no_cuda() -> str:
+def why_no_cuda() -> str:
     import torch
 
     if torch.version.cuda is None:
@@ -64,7 +64,7 @@ def resolve_device(name: str, uses_torch: bool, stage: str = "") -> str:
     if name.startswith("cuda"):
         n_cuda = sum(d.startswith("cuda") for d in devices)
         what = (f"--device {name}: this machine has {n_cuda} CUDA device(s)" if n_cuda
-                else f"--device {name}: CUDA is not available ({_why_no_cuda()})")
+                else f"--device {name}: CUDA is not available ({why_no_cuda()})")
         return _raise(usage_error(what, valid, "Use --device auto or --device cpu"))
     return _raise(usage_error(f"--device {name}: Apple's MPS backend is not available here", valid,
                               "Use --device auto or --device cpu"))

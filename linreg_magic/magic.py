@@ -112,12 +112,10 @@ class LinregMagics(Magics):
             return made
         options = Options.from_mapping(values)
         if body is not None:
-            from .display import show_student_run
-            from .engine import run_student
+            from .commands import run_student_and_show
 
-            checked = run_student(options, body, magic_line=line,
-                                  namespace=self.shell.user_ns if self.shell is not None else None)
-            show_student_run(checked)
+            checked = run_student_and_show(options, body, line,
+                                           self.shell.user_ns if self.shell is not None else None)
             result = checked.result
         else:
             from .commands import run_and_show
@@ -152,7 +150,7 @@ COMMANDS: dict[str, str] = {
     "code": ".commands:show_stage_code",
     "diff": ".commands:show_stage_diff",
     "compare": ".commands:compare_stages",
-    "contract": ".check:contract_command",
+    "contract": ".commands:show_stage_contract",
     "widget": ".widgets:widget_command",
     "bench": ".bench:bench_command",
 }

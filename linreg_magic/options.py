@@ -24,17 +24,15 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
+from .errors import usage_error
+from .registry import available_stages
+
 __all__ = ["DATA_SOURCES", "VIEWS", "OptionSpec", "Options", "option_specs", "usage_error"]
 
 #: Names IPython keeps in the user namespace; --store never replaces them.
 _RESERVED_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit"})
 
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
-
-
-def usage_error(what: str, valid: str, fix: str) -> UsageError:
-    """One line for the user: what is wrong, what is valid, how to fix it."""
-    return UsageError(f"{what}. {valid[:1].upper()}{valid[1:]}. {fix}")
 
 
 @dataclass(frozen=True)
@@ -57,8 +55,6 @@ class OptionSpec:
         if self.kind == "device":
             return "valid devices are auto, cpu, cuda, cuda:N and mps"
         if self.kind == "stage":
-            from .registry import available_stages
-
             return "valid stages are " + ", ".join(available_stages())
         if self.kind == "choice":
             return "valid values are " + ", ".join(self.choices)
@@ -202,8 +198,6 @@ def _parse_flag(spec: OptionSpec, raw: Any) -> bool:
 
 
 def _parse_stage(spec: OptionSpec, raw: Any) -> str:
-    from .registry import available_stages
-
     text = str(raw).strip()
     names = available_stages()
     if text in names:

@@ -16,10 +16,9 @@ import warnings
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .stage import Stage
+from .errors import usage_error
+from .stage import Stage
 
 __all__ = ["ENTRY_POINT_GROUP", "available_stages", "get_stage", "ladder", "refresh",
            "register_stage", "unregister_stage"]
@@ -76,8 +75,6 @@ def available_stages() -> list[str]:
 
 
 def _load(name: str) -> Stage | None:
-    from .stage import Stage
-
     if name in _registered:
         return _registered[name]
     loader = _sources().get(name)
@@ -102,8 +99,6 @@ def _load_cached(name: str) -> Stage | None:
 
 def get_stage(name: str) -> Stage:
     """The stage called ``name``; a one-line UsageError if there is none."""
-    from .options import usage_error
-
     stage = _registered.get(name) or _load_cached(name)
     if stage is None:
         names = available_stages()
@@ -140,8 +135,6 @@ def register_stage(stage: Stage, *, replace: bool = False) -> Stage:
     Registering a name that exists raises ``ValueError`` unless ``replace=True``
     (which may replace an earlier registered stage, never a built-in).
     """
-    from .stage import Stage
-
     if not isinstance(stage, Stage):
         raise TypeError(f"register_stage() takes a linreg_magic.Stage, not {type(stage).__name__}")
     if stage.name in BUILTIN_STAGES:

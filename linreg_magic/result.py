@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +12,7 @@ import numpy as np
 from .data import Dataset
 from .options import Options
 
-__all__ = ["BOOK", "Reference", "Result"]
+__all__ = ["BOOK", "Reference", "Result", "Stop", "StopKind"]
 
 #: The book's published end points (float64 numpy; float32 torch on the CPU).
 BOOK = {"numpy": (1.02354094, 1.96896411), "torch": (1.0235, 1.9690)}
@@ -26,7 +28,35 @@ class Reference:
     val_loss: float | None
 
 
-@dataclass(repr=False, eq=False)
+class StopKind(enum.Enum):
+    """Why a run ended before its last epoch."""
+
+    INTERRUPTED = "interrupted"  # Ctrl-C (KeyboardInterrupt)
+    DIVERGED = "diverged"  # the loss or a parameter became inf or NaN
+    SUPERSEDED = "superseded"  # a newer run took its place (the widget)
+    FAILED = "failed"  # an error in the code that ran (a student's body)
+
+
+@dataclass(frozen=True)
+class Stop:
+    """How a run stopped early: its kind, the 1-based epoch it stopped at (0: before
+    the first), and the sentence the views show."""
+
+    kind: StopKind
+    epoch: int
+    text: str
+
+    @classmethod
+    def interrupted(cls, epoch: int, n_epochs: int) -> Stop:
+        text = (f"stopped at epoch {epoch} of {n_epochs} (interrupted)" if epoch
+                else "stopped before the first epoch (interrupted)")
+        return cls(StopKind.INTERRUPTED, epoch, text)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True, repr=False, eq=False)
 class Result:
     """One run of one stage.
 
@@ -53,10 +83,15 @@ class Result:
     reference: Reference
     book: tuple[float, float] | None = None
     graph_note: str = ""
-    stopped: str | None = None
+    stopped: Stop | None = None
     autograd: dict[str, Any] | None = field(default=None)  # {"loss": tensor, "params": {...}}
     notes: tuple[str, ...] = ()  # short lines for the header, e.g. what a CUDA graph gained
     checked: bool = False  # a student's own code for the stage, judged by a verdict
+    printed: str = ""  # what the stage's own code printed (e.g. print(model.state_dict()))
+
+    def replace(self, **changes: Any) -> Result:
+        """A copy with some fields changed (a Result itself never changes)."""
+        return dataclasses.replace(self, **changes)
 
     @property
     def epochs(self) -> int:
@@ -116,7 +151,7 @@ class Result:
 
         slope = f"w={num(self.w)}" if self.coef.size == 1 else "coef=[" + ", ".join(
             num(v) for v in self.coef) + "]"
-        stopped = f", stopped={self.stopped!r}" if self.stopped else ""
+        stopped = f", stopped={self.stopped.text!r}" if self.stopped else ""
         return (f"Result(stage={self.stage!r}, device={self.device!r}, b={num(self.b)}, {slope}, "
                 f"train_loss={num(self.train_loss, 5)}, epochs={self.epochs}, "
                 f"seconds={self.seconds:.3f}{stopped})")

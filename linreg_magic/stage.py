@@ -20,12 +20,13 @@ result is read from the namespace: ``b`` and ``w`` for the stages before
 
 from __future__ import annotations
 
+import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Stage", "StepFunction"]
+__all__ = ["Stage", "StepFunction", "call_step"]
 
 StepFunction = Callable[..., dict[str, Any]]
 
@@ -76,3 +77,28 @@ class Stage:
             except (OSError, TypeError):
                 parts.append(f"# source of {getattr(obj, '__name__', obj)!s} is not available\n")
         return "\n\n".join(parts)
+
+
+def call_step(step: Callable[..., Any], ns: Mapping[str, Any]) -> dict[str, Any]:
+    """Call a teaching function with the names it asks for from the namespace, and
+    return the dict of names it made."""
+    wanted = _parameter_names(step)
+    missing = [name for name in wanted if name not in ns]
+    if missing:
+        raise TypeError(f"{step.__qualname__}() needs {', '.join(map(repr, missing))}, "
+                        f"which no earlier step provides (known: {', '.join(sorted(ns))})")
+    out = step(**{name: ns[name] for name in wanted})
+    if out is None:
+        return {}
+    if not isinstance(out, Mapping):
+        raise TypeError(f"{step.__qualname__}() must return a dict of the names it made, "
+                        f"not {type(out).__name__}")
+    return dict(out)
+
+
+@functools.lru_cache(maxsize=256)
+def _parameter_names(step: Callable[..., Any]) -> tuple[str, ...]:
+    return tuple(
+        name for name, p in inspect.signature(step).parameters.items()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    )

@@ -217,7 +217,7 @@ def test_a_diverging_learning_rate_stops_early_and_suggests_one_that_works(run_c
     assert "Likely mistake: diverged at epoch" in verdict
     assert "lr=2 is above 0.806, the largest stable learning rate" in verdict
     assert "try --lr 0.5" in verdict
-    assert result.stopped.startswith("diverged at epoch")
+    assert result.stopped.text.startswith("diverged at epoch")
     assert len(result.losses) < 1000  # stopped early
 
 

@@ -162,7 +162,7 @@ def diverged_results():  # type: ignore[no-untyped-def]
 def test_a_diverged_ladder_s_table_is_compact_and_says_how_each_run_ended(diverged_results) -> None:  # type: ignore[no-untyped-def]
     numpy_run, *torch_runs = diverged_results
     assert numpy_run.stopped is None and abs(numpy_run.b) > 1e100  # not inf yet after 100 epochs
-    assert all(r.stopped and r.stopped.startswith("diverged at epoch 19") for r in torch_runs)
+    assert all(r.stopped and r.stopped.text.startswith("diverged at epoch 19") for r in torch_runs)
     text = compare_text(diverged_results)
     lines = text.splitlines()
     assert lines[0].split() == ["stage", "device", "b", "w", "training", "MSE", "validation", "MSE",
@@ -177,7 +177,7 @@ def test_a_diverged_ladder_s_table_is_compact_and_says_how_each_run_ended(diverg
     assert lines[-1] == ("tensors, autograd, optimizer, loss, module, nested, sequential: "
                          f"{torch_runs[0].stopped}")
     markup = compare_html(diverged_results)
-    assert "<th>note</th>" in markup and torch_runs[0].stopped.replace("'", "&#x27;") in markup
+    assert "<th>note</th>" in markup and torch_runs[0].stopped.text.replace("'", "&#x27;") in markup
 
 
 def test_a_diverged_ladder_s_figure_stays_on_the_data_and_claims_no_answer(diverged_results) -> None:  # type: ignore[no-untyped-def]

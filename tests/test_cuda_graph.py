@@ -20,9 +20,11 @@ from IPython.core.error import UsageError
 import linreg_magic
 from linreg_magic import cuda_graph
 from linreg_magic.data import make_data
-from linreg_magic.engine import prepare_namespace, preserved_random_state, stage_parameters
+from linreg_magic.engine import prepare_namespace, stage_parameters
 from linreg_magic.options import Options
+from linreg_magic.plan import Plan
 from linreg_magic.registry import get_stage, ladder
+from linreg_magic.session import preserved_random_state
 from linreg_magic.stage import Stage
 from linreg_magic.views import header_html, header_text
 
@@ -38,7 +40,7 @@ def test_the_captured_step_repeated_gives_exactly_the_eager_run(name: str) -> No
     with contextlib.redirect_stdout(io.StringIO()):
         eager = linreg_magic.run(options)
     with preserved_random_state(True):
-        ns = prepare_namespace(stage, options, "cpu", make_data(options))
+        ns = prepare_namespace(Plan(stage, options, "cpu", make_data(options)))
     params = stage_parameters(stage, ns)
     width = 1 + sum(p.numel() for p in params.values())
     table = torch.full((epochs + 1, width), float("nan"))
@@ -107,7 +109,7 @@ def test_a_switch_given_a_wrong_word_is_one_usage_error_line() -> None:
 def test_the_header_shows_the_runs_notes() -> None:
     with contextlib.redirect_stdout(io.StringIO()):
         result = linreg_magic.run(stage="module", device="cpu", epochs=5)
-    result.notes = ("CUDA graph: 17.0 us per epoch replayed, 555.0 us eager (32.6x faster)",)
+    result = result.replace(notes=("CUDA graph: 17.0 us per epoch replayed, 555.0 us eager (32.6x faster)",))
     assert header_text(result).splitlines()[1] == result.notes[0]
     assert "555.0 us eager (32.6x faster)" in header_html(result)
 

@@ -127,7 +127,7 @@ def test_ctrl_c_in_the_students_loop_shows_the_epochs_that_ran(ip, run_cell_outp
     """)
     result, captured = run_cell_outputs("--stage module --device cpu", body)
     assert isinstance(result, Result)
-    assert result.stopped == "stopped at epoch 12 of 1000 (interrupted)"
+    assert result.stopped.text == "stopped at epoch 12 of 1000 (interrupted)"
     assert result.epochs == 12
     text = _texts(captured)
     assert "Your run was stopped at epoch 12 of 1000 (interrupted)" in text
@@ -165,7 +165,7 @@ def test_ctrl_c_in_the_reference_run_shows_the_epochs_that_ran(ip, run_cell_outp
                                                               interrupting_stage) -> None:
     result, captured = run_cell_outputs(f"--stage {interrupting_stage} --device cpu")
     assert isinstance(result, Result)
-    assert result.stopped == "stopped at epoch 7 of 1000 (interrupted)"
+    assert result.stopped.text == "stopped at epoch 7 of 1000 (interrupted)"
     assert result.epochs == 7 and len(result.intercept_path) == 8
     assert f"{interrupting_stage} · cpu" in _texts(captured)
     assert "stopped at epoch 7" in captured.outputs[0].data["text/plain"]
@@ -189,9 +189,9 @@ def test_a_diverging_reference_run_stops_and_says_which_lr_would_work(ip, stage,
 
     with capture_output() as captured:
         result = ip.run_line_magic("linreg", f"--stage {stage} --device cpu --lr {lr}")
-    assert result.stopped.startswith(f"diverged at epoch {epoch} (the loss became ")
-    assert "the largest stable learning rate for this data" in result.stopped
-    assert result.stopped.endswith("try --lr 0.5")
+    assert result.stopped.text.startswith(f"diverged at epoch {epoch} (the loss became ")
+    assert "the largest stable learning rate for this data" in result.stopped.text
+    assert result.stopped.text.endswith("try --lr 0.5")
     assert len(result.losses) == epoch - 1 and np.all(np.isfinite(result.losses))
     assert f"diverged at epoch {epoch}" in captured.outputs[0].data["text/plain"]
     table = captured.outputs[1].data["text/plain"]
@@ -200,12 +200,12 @@ def test_a_diverging_reference_run_stops_and_says_which_lr_would_work(ip, stage,
 
 def test_the_largest_stable_lr_is_where_gradient_descent_starts_to_diverge() -> None:
     from linreg_magic.data import make_data
-    from linreg_magic.engine import largest_stable_lr
+    from linreg_magic.lr import largest_stable_lr
     from linreg_magic.options import Options
 
     limit = largest_stable_lr(make_data(Options()))
     assert linreg_magic.run(stage="numpy", lr=0.98 * limit, epochs=3000).stopped is None
-    assert linreg_magic.run(stage="numpy", lr=1.1 * limit, epochs=3000).stopped.startswith("diverged")
+    assert linreg_magic.run(stage="numpy", lr=1.1 * limit, epochs=3000).stopped.text.startswith("diverged")
 
 
 def test_a_long_diverging_run_stops_long_before_its_last_epoch() -> None:
@@ -215,7 +215,7 @@ def test_a_long_diverging_run_stops_long_before_its_last_epoch() -> None:
     trackers = []
     result = run_options(Options(stage="numpy", lr=1.5, epochs=1_000_000),
                          prepared=lambda ns: trackers.append(ns["tracker"]))
-    assert result.stopped.startswith("diverged at epoch 353 ")
+    assert result.stopped.text.startswith("diverged at epoch 353 ")
     assert trackers[0].epoch < 1_000_000  # stopped by the check, a few times a second
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import linreg_magic
-from linreg_magic.engine import reference
+from linreg_magic.reference import reference
 from linreg_magic.views import figure_png, graph_of, render_graph, result_figure
 from linreg_magic.views.figures import result_png, sample
 
@@ -87,8 +87,8 @@ def test_above_a_million_points_the_normal_equations_give_sklearns_answer() -> N
     from sklearn.linear_model import LinearRegression
 
     from linreg_magic.data import make_data
-    from linreg_magic.engine import NORMAL_EQUATIONS_FROM
     from linreg_magic.options import Options
+    from linreg_magic.reference import NORMAL_EQUATIONS_FROM
 
     data = make_data(Options(n=int(NORMAL_EQUATIONS_FROM / 0.8) + 10, features=2, noise=0.5))
     assert len(data.train_idx) >= NORMAL_EQUATIONS_FROM

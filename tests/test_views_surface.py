@@ -66,7 +66,7 @@ def test_the_window_encloses_the_whole_path(autograd_result) -> None:  # type: i
 
 def test_a_diverging_run_shows_the_path_leaving_the_plot() -> None:
     result = run(stage="autograd", device="cpu", lr=1.05, epochs=300)
-    assert result.stopped is not None and result.stopped.startswith("diverged at epoch")
+    assert result.stopped is not None and result.stopped.text.startswith("diverged at epoch")
     ax = plot_surface(result)
     assert "diverging: the path leaves the plot at epoch" in ax.get_title()
     drawn = _artist(ax, "path").get_xydata()

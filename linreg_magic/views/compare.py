@@ -27,7 +27,7 @@ def run_note(result: Result) -> str | None:
     """Why a run's numbers are not an answer: where it stopped (diverged, interrupted),
     or, for a run that reached its last epoch, a training loss that grew tenfold or more."""
     if result.stopped:
-        return result.stopped
+        return result.stopped.text
     if result.diverging:
         return (f"still diverging at epoch {result.epochs}: the training loss grew over the run "
                 f"(lr={result.options.lr:g}); try a smaller --lr")

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..lr import lr_advice
+
 if TYPE_CHECKING:
     from ..result import Result
 
@@ -47,15 +49,10 @@ def data_note(result: Result, advice: bool = True) -> str:
         parts.append(f"Diverged: the learning rate {result.options.lr:g} is too large for these "
                      f"data; try a smaller --lr" + (" or --scale standard." if not data.scaled else "."))
     elif result.diverging:
-        from ..engine import largest_stable_lr, safe_lr
-
-        limit = largest_stable_lr(data)
-        why = (f"lr={result.options.lr:g} is above {limit:.3g}, the largest stable learning rate "
-               f"for these data" if result.options.lr >= limit else
-               f"lr={result.options.lr:g} is too large for this model")
+        linear = not result.options.hidden
         parts.append(f"Diverging: the training loss grew from {result.losses[0]:.3g} to "
-                     f"{result.losses[-1]:.3g} over {result.epochs:,} epochs; {why}. Try --lr "
-                     f"{safe_lr(data) if result.options.lr >= limit else result.options.lr / 10:g}.")
+                     f"{result.losses[-1]:.3g} over {result.epochs:,} epochs; "
+                     f"{lr_advice(result.options.lr, data, linear=linear)}.")
     else:
         gap = float(np.max(np.abs(learned - ref) / np.maximum(np.abs(ref), 1e-3)))
         if gap > 0.01:

@@ -24,7 +24,7 @@ def header_text(result: Result) -> str:
     parts = [result.stage, result.device_name, _epochs(result),
              f"{_duration(result.seconds)} training"]
     if result.stopped:
-        parts.append(result.stopped)
+        parts.append(result.stopped.text)
     return " · ".join(parts) + "".join(f"\n{note}" for note in result.notes)
 
 
@@ -35,7 +35,7 @@ def header_html(result: Result) -> str:
     cells = [f"<b>{html.escape(result.stage)}</b>", html.escape(result.device_name),
              _epochs(result), f"{_duration(result.seconds)} training"]
     if result.stopped:
-        cells.append(f"<span style='color:#b00'>{html.escape(result.stopped)}</span>")
+        cells.append(f"<span style='color:#b00'>{html.escape(result.stopped.text)}</span>")
     return (f"<div class='linreg-header' style='font-family:sans-serif'>"
             f"{' &middot; '.join(cells)}<br><span style='color:#666'>"
             f"{html.escape(stage.summary)}</span>"
