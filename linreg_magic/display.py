@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from IPython.display import display
@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from .check import Contract, StudentError, StudentRun, Verdict
     from .result import Result
 
-__all__ = ["show_code", "show_compare", "show_contract", "show_diff", "show_result", "show_student_run",
-           "show_surface"]
+__all__ = ["show_code", "show_compare", "show_contract", "show_diff", "show_result", "show_student_error",
+           "show_student_run", "show_surface", "show_verdict"]
 
 
 def _publish(bundle: dict[str, str]) -> None:
@@ -180,50 +180,77 @@ def show_stage_list() -> None:
 
 def show_contract(contract: Contract) -> None:
     """What a stage's cell body is given and must leave behind."""
-    _publish({"text/html": contract.html(), "text/plain": contract.text()})
+    from .views.verdict import contract_html, contract_text
+
+    _publish({"text/html": contract_html(contract), "text/plain": contract_text(contract)})
 
 
 def show_verdict(verdict: Verdict) -> None:
-    """Right or not, the numbers against the reference, the likely mistake, hints."""
-    color = "#1a7f37" if verdict.ok else "#b00020"
-    rows = "".join(
-        f"<tr><td>{html.escape(c.name)}</td><td>{html.escape(_short(c.yours))}</td>"
-        f"<td>{html.escape(_short(c.reference))}</td><td>{c.difference:.2g}</td>"
-        f"<td style='color:{'#1a7f37' if c.ok else '#b00020'}'>{'ok' if c.ok else 'differs'}"
-        f" (tol {c.tolerance:g})</td></tr>" for c in verdict.comparisons)
-    table = (f"<table class='linreg-verdict'><thead><tr><th></th><th>yours</th><th>reference</th>"
-             f"<th>max diff</th><th></th></tr></thead><tbody>{rows}</tbody></table>" if rows else "")
-    notes = "".join(f"<li><b>{'Likely mistake' if i == 0 else 'Also possible'}:</b> "
-                    f"{html.escape(m)}</li>" for i, m in enumerate(verdict.mistakes))
-    notes += "".join(f"<li><b>Hint:</b> {html.escape(h)}</li>" for h in verdict.hints)
-    body = (f"<div class='linreg-verdict' style='font-family:sans-serif;border-left:4px solid "
-            f"{color};padding-left:8px'><b style='color:{color}'>{'✔' if verdict.ok else '✘'} "
-            f"{html.escape(verdict.summary)}</b>{table}"
-            f"{f'<ul>{notes}</ul>' if notes else ''}</div>")
-    _publish({"text/html": body, "text/plain": verdict.text()})
+    """The level, the numbers against the reference, each finding with its fix."""
+    from .views.verdict import verdict_html, verdict_text
 
-
-def _short(values: object) -> str:
-    import numpy as np
-
-    flat = np.ravel(np.asarray(values, dtype=float))
-    return ", ".join(f"{v:.6g}" for v in flat[:4]) + (", …" if flat.size > 4 else "")
+    _publish({"text/html": verdict_html(verdict), "text/plain": verdict_text(verdict)})
 
 
 def show_student_error(error: StudentError) -> None:
     """The student's traceback, shortened to the frames of their cell."""
-    _publish({"text/html": f"<pre class='linreg-error' style='color:#b00020'>"
-                           f"{html.escape(error.text())}</pre>",
-              "text/plain": error.text()})
+    from .views.verdict import error_html, error_text
+
+    _publish({"text/html": error_html(error), "text/plain": error_text(error)})
+
+
+def _guarded(what: str, draw: Callable[[], None]) -> None:
+    """One view; if it fails, one line says so and the others still show."""
+    try:
+        draw()
+    except Exception as exc:
+        _note(f"{what}: not drawn ({type(exc).__name__}: {str(exc)[:200]}).")
 
 
 def show_student_run(run: StudentRun) -> None:
-    """A checked student run: the traceback if their code failed, the verdict,
-    then the same views as a reference run."""
+    """A checked student run: the traceback if their code failed, the verdict, then the
+    same views as a reference run, with the reference's path beside theirs."""
     title = f"Your code for the {run.stage} stage, checked against the reference"
     _publish({"text/html": f"<h4 style='margin:4px 0'>{html.escape(title)}</h4>", "text/plain": title})
     if run.error is not None:
         show_student_error(run.error)
     show_verdict(run.verdict)
-    if run.result is not None:
-        show_result(run.result)
+    result = run.result
+    if result is None:
+        return
+    chosen = set(result.options.views)
+    _guarded("Header", lambda: show_header(result))
+    if "params" in chosen:
+        _guarded("Parameters", lambda: _params(result))
+    if "fit" in chosen or "loss" in chosen:
+        _guarded("Figures", lambda: _student_figures(run, "fit" in chosen, "loss" in chosen))
+    if "surface" in chosen:
+        _guarded("Loss surface", lambda: _student_surface(run))
+    if "graph" in chosen:
+        _guarded("Graph", lambda: show_graph(result))
+    if "code" in chosen:
+        _guarded("Code", lambda: show_code(result.stage))
+    if "diff" in chosen:
+        _guarded("Diff", lambda: show_diff(result.stage))
+
+
+def _params(result: Result) -> None:
+    show_params(result)
+    show_data_note(result)
+
+
+def _student_figures(run: StudentRun, fit: bool, loss: bool) -> None:
+    from .views.student import student_figure
+
+    _publish_figure(student_figure(run, fit, loss), f"your {run.stage} run beside the reference")
+
+
+def _student_surface(run: StudentRun) -> None:
+    from .views.student import plot_student_surface
+
+    try:
+        ax = plot_student_surface(run)
+    except ValueError as exc:
+        _note(f"Loss surface: not drawn, {exc}.")
+        return
+    _publish_figure(ax.figure, f"{run.stage} loss surface with your path and the reference's")

@@ -5,12 +5,15 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .data import Dataset
 from .options import Options
+
+if TYPE_CHECKING:
+    from .check.verdict import Verdict
 
 __all__ = ["BOOK", "Reference", "Result", "Stop", "StopKind"]
 
@@ -86,7 +89,8 @@ class Result:
     stopped: Stop | None = None
     autograd: dict[str, Any] | None = field(default=None)  # {"loss": tensor, "params": {...}}
     notes: tuple[str, ...] = ()  # short lines for the header, e.g. what a CUDA graph gained
-    checked: bool = False  # a student's own code for the stage, judged by a verdict
+    checked: bool = False  # a student's own code for the stage, judged by ``verdict``
+    verdict: Verdict | None = None  # the check of a student's code (level, findings, fixes)
     printed: str = ""  # what the stage's own code printed (e.g. print(model.state_dict()))
 
     def replace(self, **changes: Any) -> Result:

@@ -1,9 +1,18 @@
 """Recording a run: the loss of every epoch and the path the parameters took.
 
-A stage's loop calls ``tracker.log(loss, b=b, w=w)`` or ``tracker.log(loss,
-model)`` once per epoch.  Everything goes into one preallocated table, one row
-per epoch: column 0 is the epoch's loss, the other columns the parameters after
-its update (row 0: the initial parameters, and NaN for the loss).
+The recording contract (what code must do for its epochs to be recorded):
+
+* A stage's ``model_training`` calls ``tracker.log(loss, b=b, w=w)`` or
+  ``tracker.log(loss, model)`` once per epoch, after the epoch's update.  That is
+  all; the engine starts the tracker with the initial parameters and reads the
+  record when training ends.  (``--cuda-graph`` captures this call with the epoch.)
+* A student's ``%%linreg`` cell body does nothing: its loops are recorded for it
+  (:mod:`linreg_magic.check.recording`).  ``tracker.log(...)`` in a body, as in a
+  stage's loop pasted from the code view, is accepted and changes nothing.
+
+Everything goes into one preallocated table, one row per epoch: column 0 is the
+epoch's loss, the other columns the parameters after its update (row 0: the
+initial parameters, and NaN for the loss).
 
 How a row is written depends on where the numbers live, so that recording costs
 little next to the epoch itself:
@@ -14,7 +23,8 @@ little next to the epoch itself:
 * torch on a GPU (or any other device): the table lives on the device and each
   row is one ``torch.cat(..., out=row)``: no epoch waits for the GPU.  The host
   sees the numbers once, at the end, or when a progress callback asks for a
-  snapshot (a few times a second).
+  snapshot (a few times a second).  They become float64 on the host (MPS has no
+  float64).
 """
 
 from __future__ import annotations
@@ -26,13 +36,27 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Recording", "Tracker"]
+__all__ = ["Recording", "Tracker", "host_array"]
 
 #: Device rows are made (``unbind``) this many at a time, so a million-epoch run
 #: never holds a million row views.
 ROW_BLOCK = 1024
 
 _HOST_DTYPES = ("torch.float32", "torch.float64", "torch.float16")
+
+
+def host_array(value: Any) -> np.ndarray:
+    """A float64 numpy copy of a tensor (any device), array or number.
+
+    The tensor is copied to the host first and converted there: devices such as
+    Apple's MPS have no float64, and numpy has no bfloat16.
+    """
+    if hasattr(value, "detach"):
+        value = value.detach().cpu()
+        if str(value.dtype) not in _HOST_DTYPES:
+            value = value.float()
+        value = value.numpy()
+    return np.array(value, dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -206,9 +230,7 @@ class Tracker:
     def snapshot(self) -> Recording:
         """What has been recorded so far, copied to the host (one sync)."""
         k = self.epoch
-        if self._mode == "device":
-            table = self._table[: k + 1].double().cpu().numpy()
-        else:
-            table = self._table[: k + 1].copy()
+        rows = self._table[: k + 1]
+        table = host_array(rows) if self._mode == "device" else rows.copy()
         return Recording(self.names, self.shapes, np.ascontiguousarray(table[1:, 0]),
                          np.ascontiguousarray(table[:, 1:]))

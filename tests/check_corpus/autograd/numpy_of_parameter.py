@@ -1,0 +1,12 @@
+# %%linreg --stage autograd --device cpu --epochs 100
+# expect: not yet: numpy_requires_grad
+path = []
+for epoch in range(n_epochs):
+    loss = ((b + w * x_train_tensor - y_train_tensor) ** 2).mean()
+    loss.backward()
+    with torch.no_grad():
+        b -= lr * b.grad
+        w -= lr * w.grad
+    b.grad.zero_()
+    w.grad.zero_()
+    path.append(b.numpy().copy())

@@ -1,0 +1,8 @@
+# %%linreg --stage loss --device cpu --epochs 100
+# expect: correct
+for epoch in range(n_epochs):
+    yhat = b + w * x_train_tensor
+    loss = loss_fn(yhat, y_train_tensor)
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()

@@ -1,0 +1,10 @@
+# %%linreg --stage numpy --epochs 100
+# expect: correct
+for epoch in range(n_epochs):
+    yhat = b + w * x_train
+    error = (yhat - y_train)
+    loss = (error ** 2).mean()
+    b_grad = 2 * error.mean()
+    w_grad = 2 * (x_train * error).mean()
+    b = b - lr * b_grad
+    w = w - lr * w_grad

@@ -1,0 +1,7 @@
+# %%linreg --stage numpy --epochs 100
+# expect: not yet: no_training
+for epoch in range(n_epochs):
+    error = b + w * x_train - y_train
+    b_grad = 2 * error.mean()
+    w_grad = 2 * (x_train * error).mean()
+    b = b - lr * b_grad

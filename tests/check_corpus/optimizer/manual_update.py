@@ -1,0 +1,9 @@
+# %%linreg --stage optimizer --device cpu --epochs 100
+# expect: note: stage
+for epoch in range(n_epochs):
+    loss = ((b + w * x_train_tensor - y_train_tensor) ** 2).mean()
+    loss.backward()
+    with torch.no_grad():
+        b -= lr * b.grad
+        w -= lr * w.grad
+    optimizer.zero_grad()

@@ -1,0 +1,6 @@
+# %%linreg --stage optimizer --device cpu --epochs 100
+# expect: not yet: no_zero_grad
+for epoch in range(n_epochs):
+    loss = ((b + w * x_train_tensor - y_train_tensor) ** 2).mean()
+    loss.backward()
+    optimizer.step()

@@ -1,0 +1,12 @@
+# %%linreg --stage sequential --device cpu --features 3 --hidden 5 --epochs 100
+# expect: correct
+# the book's figure without names: layers 0 and 1 instead of layer1 and layer2
+torch.manual_seed(42)
+model = nn.Sequential(nn.Linear(3, 5), nn.Linear(5, 1)).to(device)
+optimizer = optim.SGD(model.parameters(), lr=lr)
+for epoch in range(n_epochs):
+    model.train()
+    loss = loss_fn(model(x_train_tensor), y_train_tensor)
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
