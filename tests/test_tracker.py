@@ -153,3 +153,78 @@ def test_rows_written_elsewhere_are_counted_by_advance() -> None:
     assert rec.epochs == 2 and list(rec.losses) == [7.0, 7.0]
     with pytest.raises(RuntimeError, match="more than n_epochs=3"):
         tracker.advance(2)
+
+
+def test_host_array_converts_on_the_host_whatever_the_dtype() -> None:
+    from linreg_magic.tracker import host_array
+
+    for dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int64):
+        values = host_array(torch.tensor([1.5, -2.0]).to(dtype))
+        assert values.dtype == np.float64
+        np.testing.assert_array_equal(values, [1.5 if dtype is not torch.int64 else 1.0, -2.0])
+    assert host_array(np.float32(3.25)).dtype == np.float64
+    assert host_array(torch.tensor([1.0], requires_grad=True)).tolist() == [1.0]
+
+
+@pytest.mark.skipif(not torch.backends.mps.is_available(), reason="needs Apple's MPS (no float64 there)")
+def test_an_mps_run_is_recorded_in_float64_on_the_host() -> None:
+    b, w = torch.zeros(1, device="mps"), torch.ones(1, device="mps")
+    tracker = Tracker(3)
+    tracker.start({"b": b, "w": w})
+    for epoch in range(3):
+        b, w = b + 1, w * 2
+        tracker.log(torch.tensor(float(epoch), device="mps"), b=b, w=w)
+    rec = tracker.snapshot()
+    assert rec.path.dtype == np.float64 and rec.path[-1].tolist() == [3.0, 8.0]
+
+
+def _recorded(body: str, returns: str = "bw", scope: dict[str, object] | None = None):  # type: ignore[no-untyped-def]
+    """Run ``body`` instrumented, as a cell body runs, and return the recorder's trajectory."""
+    from linreg_magic.check.instrument import LOOP, instrument, parse
+    from linreg_magic.check.recording import LoopRecorder
+
+    namespace: dict[str, object] = {"torch": torch, "np": np, **(scope or {})}
+    recorder = LoopRecorder(returns, namespace, limit=10_000)
+    namespace[LOOP] = recorder
+    code = instrument(parse(body), "<recorded>")
+    recorder.snapshot()
+    exec(code.code, namespace)
+    return recorder.trajectory()
+
+
+def test_a_cell_bodys_loop_is_recorded_whatever_updates_its_parameters() -> None:
+    bodies = {
+        "rebound": "for i in range(4):\n    b = b + 1\n    w = w * 2\n",
+        "in place": "for i in range(4):\n    b += 1\n    w *= 2\n",
+        "through .data": "for i in range(4):\n    b.data += 1\n    w.data *= 2\n",
+        "in a function": "def step(b, w):\n    return b + 1, w * 2\nfor i in range(4):\n    b, w = step(b, w)\n",
+        "a while loop": "i = 0\nwhile i < 4:\n    b = b + 1\n    w = w * 2\n    i += 1\n",
+    }
+    for name, body in bodies.items():
+        trajectory = _recorded(body, scope={"b": torch.zeros(1), "w": torch.ones(1)})
+        assert trajectory.epochs == 4, name
+        np.testing.assert_array_equal(trajectory.path, [[0, 1], [1, 2], [2, 4], [3, 8], [4, 16]], err_msg=name)
+
+
+def test_the_training_loop_is_the_one_that_changes_the_parameters_outermost_first() -> None:
+    body = ("for name in ['b', 'w']:\n    pass\n"
+            "for epoch in range(3):\n    for i in range(2):\n        b = b + 1\n    w = w + 10\n")
+    trajectory = _recorded(body, scope={"b": np.zeros(1), "w": np.zeros(1)})
+    assert trajectory.epochs == 3
+    np.testing.assert_array_equal(trajectory.path[:, 0], [0, 2, 4, 6])
+    np.testing.assert_array_equal(trajectory.path[:, 1], [0, 10, 20, 30])
+
+
+def test_a_model_trained_under_another_name_is_recorded_through_its_alias() -> None:
+    from linreg_magic.check.instrument import LOOP, instrument, parse
+    from linreg_magic.check.recording import LoopRecorder
+
+    namespace: dict[str, object] = {"torch": torch, "model": torch.nn.Linear(1, 1)}
+    recorder = LoopRecorder("model", namespace, limit=100, aliases={"model": "net"})
+    namespace[LOOP] = recorder
+    body = ("net = torch.nn.Linear(1, 1)\n"
+            "for i in range(3):\n    with torch.no_grad():\n        net.bias += 1\nmodel = net\n")
+    exec(instrument(parse(body), "<alias>").code, namespace)
+    trajectory = recorder.trajectory()
+    assert trajectory.names == ("weight", "bias") and trajectory.epochs == 3
+    assert np.allclose(np.diff(trajectory.path[:, 1]), 1.0)

@@ -43,7 +43,9 @@ def trajectory_findings(ev: Evidence) -> list[Finding]:
         return _unreplayed(ev)
     if ev.parted_at is None:
         return _epochs(ev) + _diverged_alike(ev)
-    found = _first_step(ev) if ev.parted_at == 1 else _later(ev, ev.parted_at)
+    found = _optimizer_settings(ev)
+    if not found:
+        found = _first_step(ev) if ev.parted_at == 1 else _later(ev, ev.parted_at)
     if found and found[0].kind in (K.OWN_LR, K.STEP_FACTOR):
         found += _epochs(ev)  # own settings: the epochs too, if the body sets its own
     return found
@@ -249,20 +251,37 @@ def _later(ev: Evidence, epoch: int) -> list[Finding]:
     accumulated = probe.accumulated() if probe is not None else None
     if accumulated is not None:
         return [_no_zero_grad(ev, accumulated)]
-    settings = dict(ev.features.optimizer_settings)
-    theirs = dict(ev.stage_features.optimizer_settings)
-    changed = {k: v for k, v in settings.items() if k in theirs and theirs[k] != v and k != "lr"}
-    if changed:
-        text = ", ".join(f"{k}={v}" for k, v in changed.items())
-        lines = ev.source.lines_with("|".join(rf"{k}\s*=" for k in changed))
-        edits = tuple(e for line in lines for k in changed
-                      for e in fixes.replace(ev.source, line, f", {k}={settings[k]}", ""))
-        return [ev.finding(K.DYNAMICS, Severity.MISTAKE, f"your optimizer uses {text}, the stage's does "
-                           f"not: the first step agrees, from epoch {epoch} on the steps differ",
-                           "use the stage's optimizer settings", lines[0] if lines else None, edits)]
     return [ev.finding(K.DYNAMICS, Severity.MISTAKE, f"your first {epoch - 1} epoch(s) follow the reference; "
                        f"from epoch {epoch} on your steps differ from gradient descent's",
                        "make every epoch the same: forward pass, loss, gradients, one update", None)]
+
+
+def _optimizer_settings(ev: Evidence) -> list[Finding]:
+    """The student's optimizer is another one than the stage's (Adam for SGD, momentum,
+    weight decay, ...): that is why the steps differ."""
+    mine, theirs = ev.features, ev.stage_features
+    if not (mine.optimizer and theirs.optimizer):
+        return []
+    settings, stage = dict(mine.optimizer_settings), dict(theirs.optimizer_settings)
+    changed = {k: v for k, v in settings.items() if k in stage and stage[k] != v and k != "lr"}
+    if not changed and mine.optimizer_kind == theirs.optimizer_kind:
+        return []
+    what = ", ".join(f"{k}={v}" for k, v in changed.items())
+    kind, stage_kind = mine.optimizer_kind, theirs.optimizer_kind
+    swap = {f"optim.{kind}(": f"optim.{stage_kind}("} if kind != stage_kind else {}
+    if swap:
+        what = f"{kind}" + (f" with {what}" if what else "") + f" (the stage's is {stage_kind})"
+    lines = ev.source.lines_with("|".join([rf"{k}\s*=" for k in changed] + [rf"{kind}\("]))
+    changes = {**swap, **{f", {k}={v}": "" for k, v in changed.items()},
+               **{f", {k}={float(v):g}": "" for k, v in changed.items()}}
+    edits = tuple(e for line in lines[:1] for e in fixes.replace_all(ev.source, line, changes))
+    severity = Severity.NOTE if reaches(ev) else Severity.MISTAKE
+    ending = ("and it reaches the answer" if severity is Severity.NOTE else
+              "and it ends farther from the answer")
+    return [ev.finding(K.OPTIMIZER_SETTINGS, severity, f"your optimizer uses {what}: its steps differ from "
+                       f"the stage's plain gradient descent from epoch {ev.parted_at}, {ending}",
+                       "use the stage's optimizer: optim.SGD(..., lr=lr) with nothing else",
+                       lines[0] if lines else None, edits)]
 
 
 def _no_zero_grad(ev: Evidence, accumulated: tuple[str, np.ndarray, np.ndarray]) -> Finding:

@@ -51,6 +51,7 @@ class Features:
     loss_function: bool = False  # torch's MSE (nn.MSELoss or F.mse_loss)
     tensors: bool = False  # the parameters are torch tensors
     optimizer_settings: tuple[tuple[str, Any], ...] = ()  # (name, value) of the optimizer that stepped
+    optimizer_kind: str = ""  # its class, e.g. "SGD"
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,8 @@ def stage_features(plan: Plan) -> Features:
     return Features(backward=probe.total > 0, optimizer=record is not None,
                     loss_function=bool(ops.seen.mse_loss),
                     tensors=all(hasattr(v, "detach") for v in params.values()),
-                    optimizer_settings=tuple(sorted(record.settings.items())) if record else ())
+                    optimizer_settings=tuple(sorted(record.settings.items())) if record else (),
+                    optimizer_kind=record.kind if record else "")
 
 
 def function_path(plan: Plan, trajectory: Trajectory, model: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -116,7 +116,8 @@ def _features(run: Execution) -> Features:
                     optimizer=optimizer is not None and ours,
                     loss_function=bool(run.ops.mse_loss),
                     tensors=bool(final) and all(hasattr(v, "detach") for v in final.values()),
-                    optimizer_settings=tuple(sorted(optimizer.settings.items())) if optimizer else ())
+                    optimizer_settings=tuple(sorted(optimizer.settings.items())) if optimizer else (),
+                    optimizer_kind=optimizer.kind if optimizer else "")
 
 
 def start_of(plan: Plan, trajectory: Trajectory, model: Any) -> Start:

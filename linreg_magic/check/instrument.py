@@ -74,10 +74,10 @@ def instrument(tree: ast.Module, filename: str) -> Instrumented:
     """Compile the body with the recording calls added (``tree`` is not changed)."""
     copy = deepcopy(tree)
     sites: list[LoopSite] = []
-    copy.body = _block(copy.body, sites, depth=0, in_function=False)
-    if copy.body and isinstance(copy.body[-1], ast.Expr):
+    if copy.body and isinstance(copy.body[-1], ast.Expr):  # the cell's value, shown
         last = copy.body[-1]
         copy.body[-1] = ast.copy_location(ast.Expr(_call(SHOW, [last.value])), last)
+    copy.body = _block(copy.body, sites, depth=0, in_function=False)
     ast.fix_missing_locations(copy)
     return Instrumented(compile(copy, filename, "exec"), tuple(sites))
 

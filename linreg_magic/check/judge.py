@@ -29,6 +29,7 @@ TITLES = {
     K.LOSS_SUM: "your loss sums the squared errors instead of averaging them",
     K.SECOND_BACKWARD: "backward() runs twice every epoch",
     K.OWN_LR: "your code uses its own learning rate",
+    K.OPTIMIZER_SETTINGS: "your optimizer is not the stage's plain gradient descent",
     K.STEP_FACTOR: "your steps are a multiple of gradient descent's",
     K.NO_ZERO_GRAD: "the gradients accumulate: they are never zeroed",
     K.REBINDING: "your update makes a new tensor instead of updating the parameter",
@@ -109,6 +110,8 @@ def _numeric(value: object) -> bool:
 def _summary(level: Level, findings: tuple[Finding, ...], ev: Evidence) -> str:
     if level is Level.NOT_YET:
         first = next(f for f in findings if f.severity is Severity.MISTAKE)
+        if first.kind is K.INTERRUPTED:
+            return first.text[0].upper() + first.text[1:]
         return f"Not yet: {TITLES.get(first.kind, first.text)}"
     if level is Level.NOTE:
         first = next(f for f in findings if f.severity is Severity.NOTE)

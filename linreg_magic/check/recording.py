@@ -36,6 +36,8 @@ __all__ = ["LoopRecorder", "Trajectory", "watched"]
 
 #: Device rows are allocated this many at a time.
 BLOCK = 1024
+#: A row written when the body stopped inside a loop (Ctrl-C, an error, divergence).
+STOPPED = 3
 _MISSING = object()
 
 
@@ -166,6 +168,24 @@ class LoopRecorder:
         self.rows.append(_Row(loop, run, event, self.segments.index(segment), index, len(self.stack)))
         self._check(segment, index, event)
 
+    def stopped(self) -> None:
+        """The body stopped inside a loop (Ctrl-C, an error): the outermost open loop's last
+        row is the parameters as they are now (the iteration under way counts if it moved them)."""
+        if not self.stack or self.broken is not None:
+            return
+        loop = self.stack[0]
+        params = watched(self.returns, self.scope, self.aliases)
+        if params is None:
+            return
+        try:
+            segment = self._segment(params)
+            index = self._write(segment, tuple(params.values()))
+        except Exception as exc:
+            self.broken = f"{type(exc).__name__}: {exc}"
+            return
+        self.rows.append(_Row(loop, self.runs.get(loop, 1), STOPPED, self.segments.index(segment), index, 1))
+        self.stack.clear()
+
     def snapshot(self, event: int = ITERATION) -> None:
         """Record the parameters now, outside any loop (the body's start and end)."""
         params = watched(self.returns, self.scope, self.aliases)
@@ -274,6 +294,8 @@ class LoopRecorder:
     def _of_run(self, key: tuple[int, int], rows: list[_Row], tables: list[np.ndarray]) -> Trajectory:
         segment = self.segments[rows[0].segment]
         path = tables[rows[0].segment][[r.index for r in rows]]
+        if len(path) > 1 and rows[-1].event == STOPPED and np.array_equal(path[-1], path[-2]):
+            path = path[:-1]  # stopped before the iteration under way changed anything
         finished = rows[-1].event == EXIT
         return Trajectory(segment.names, segment.shapes, path, len(path) - 1, finished, key[0],
                           self.models.get(key))

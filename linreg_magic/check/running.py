@@ -176,6 +176,8 @@ def _run(run: Execution, body: Instrumented, filename: str, steps: list[str], pl
     finally:
         for close in run.closers:
             close()
+        if run.stopped is not None and run.recorder is not None:
+            run.recorder.stopped()
 
 
 def student_error(exc: BaseException, filename: str) -> StudentError:

@@ -42,6 +42,7 @@ class FindingKind(enum.Enum):
     LOSS_SUM = "loss_sum"  # sum of squared errors instead of their mean
     SECOND_BACKWARD = "second_backward"  # backward() twice per epoch
     OWN_LR = "own_lr"  # the code sets its own learning rate
+    OPTIMIZER_SETTINGS = "optimizer_settings"  # momentum, weight decay...: not the stage's optimizer
     STEP_FACTOR = "step_factor"  # every step is k times the reference's, from elsewhere
     NO_ZERO_GRAD = "no_zero_grad"  # the gradients accumulate
     REBINDING = "rebinding"  # b = b - ... makes a new tensor instead of updating b in place

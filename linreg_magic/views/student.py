@@ -56,6 +56,12 @@ def plot_student_surface(run: StudentRun, ax: Axes | None = None) -> Axes:
     """The loss surface with the student's path and the reference's from their start
     (one-feature models; raises ``ValueError`` otherwise, as :func:`plot_surface`)."""
     assert run.result is not None
+    if ax is None:  # a fixed layout: no layout pass on every drawing
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(5.2, 5.4))
+        fig.subplots_adjust(left=0.14, right=0.97, top=0.93, bottom=0.25)
+        ax = fig.add_subplot()
     ax = plot_surface(run.result, ax)
     expected = run.expected
     if expected is not None:
@@ -101,7 +107,8 @@ def student_figure(run: StudentRun, fit: bool = True, loss: bool = True) -> Figu
     from matplotlib.figure import Figure
 
     panels = [p for p, wanted in ((plot_student_fit, fit), (plot_student_loss, loss)) if wanted]
-    fig = Figure(figsize=(5 * len(panels), 3.8), layout="constrained")
+    fig = Figure(figsize=(5 * len(panels), 3.8))
+    fig.subplots_adjust(left=0.08 * 2 / len(panels), right=0.98, top=0.92, bottom=0.13, wspace=0.22)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for draw, ax in zip(panels, axes):
         draw(run, ax)

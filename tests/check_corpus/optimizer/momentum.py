@@ -1,5 +1,5 @@
 # %%linreg --stage optimizer --device cpu --epochs 100
-# expect: not yet: dynamics
+# expect: note: optimizer_settings
 optimizer = optim.SGD([b, w], lr=lr, momentum=0.9)
 for epoch in range(n_epochs):
     loss = ((b + w * x_train_tensor - y_train_tensor) ** 2).mean()
