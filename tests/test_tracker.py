@@ -197,13 +197,15 @@ def test_a_cell_bodys_loop_is_recorded_whatever_updates_its_parameters() -> None
         "rebound": "for i in range(4):\n    b = b + 1\n    w = w * 2\n",
         "in place": "for i in range(4):\n    b += 1\n    w *= 2\n",
         "through .data": "for i in range(4):\n    b.data += 1\n    w.data *= 2\n",
-        "in a function": "def step(b, w):\n    return b + 1, w * 2\nfor i in range(4):\n    b, w = step(b, w)\n",
+        "in a function": ("def step(b, w):\n    return b + 1, w * 2\n"
+                          "for i in range(4):\n    b, w = step(b, w)\n"),
         "a while loop": "i = 0\nwhile i < 4:\n    b = b + 1\n    w = w * 2\n    i += 1\n",
     }
     for name, body in bodies.items():
         trajectory = _recorded(body, scope={"b": torch.zeros(1), "w": torch.ones(1)})
         assert trajectory.epochs == 4, name
-        np.testing.assert_array_equal(trajectory.path, [[0, 1], [1, 2], [2, 4], [3, 8], [4, 16]], err_msg=name)
+        expected = [[0, 1], [1, 2], [2, 4], [3, 8], [4, 16]]
+        np.testing.assert_array_equal(trajectory.path, expected, err_msg=name)
 
 
 def test_the_training_loop_is_the_one_that_changes_the_parameters_outermost_first() -> None:

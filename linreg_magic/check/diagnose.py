@@ -39,6 +39,10 @@ def trajectory_findings(ev: Evidence) -> list[Finding]:
         return []
     if traj.epochs == 0 or not np.any(traj.path != traj.path[0]):
         return _no_training(ev)
+    if traj.loop is None and ev.plan.options.epochs > 1:
+        return [ev.finding(K.NO_TRAINING, Severity.MISTAKE, "your code has no loop that trains the "
+                           "parameters: it changed them once", "train in a loop: for epoch in "
+                           "range(n_epochs): forward pass, loss, gradients, update", None)]
     if ev.expected is None:
         return _unreplayed(ev)
     if ev.parted_at is None:
@@ -78,8 +82,10 @@ def _optimizer_params(ev: Evidence, kind: str) -> Finding:
     params = "[b, w]" if names == ("b", "w") else "model.parameters()"
     statement = f"optimizer = optim.{kind}({params}, lr=lr)"
     edits = fixes.insert_after(ev.source, line, statement, ev.source.indent(line)) if line else ()
+    theirs = ("the b and w provided, not the ones" if names == ("b", "w") else
+              "the model provided, not the one")
     return ev.finding(K.OPTIMIZER_PARAMS, Severity.MISTAKE, f"optimizer.step() ran, but the optimizer "
-                      f"updates the {', '.join(names)} provided, not the ones your code made"
+                      f"updates {theirs} your code made"
                       + (f" (cell line {line})" if line else ""),
                       f"make the optimizer for yours: {statement}", line, edits)
 

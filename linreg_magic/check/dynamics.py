@@ -30,8 +30,8 @@ from ..tracker import Recording, Tracker
 from .probes import FirstEpochs, GradientProbe, OptimizerWatch
 from .recording import Trajectory
 
-__all__ = ["Features", "Replay", "Start", "function_path", "outputs", "parted", "replay", "stage_features",
-           "step_factors"]
+__all__ = ["Features", "Replay", "Start", "function_path", "inference", "outputs", "parted", "replay",
+           "stage_features", "step_factors"]
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,12 @@ def replay(plan: Plan, start: Start, *, lr: float, epochs: int) -> Replay | None
         finally:
             probe.remove()
         rec = tracker.snapshot()
-        result = build_result(plan, ns, rec, time.perf_counter() - began)
+        if plan.stage.returns == "model":
+            ns["model"] = inference(ns["model"])
+        try:
+            result = build_result(plan, ns, rec, time.perf_counter() - began)
+        except Exception:  # a model that cannot be evaluated as a function of x
+            return None
     return Replay(result, probe.gradients())
 
 
@@ -187,9 +192,17 @@ def stage_features(plan: Plan) -> Features:
 
 
 def function_path(plan: Plan, trajectory: Trajectory, model: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The effective intercept and slopes at every row of a student's trajectory."""
+    """The effective intercept and slopes at every row of a student's trajectory (a model
+    is evaluated as at inference: in evaluation mode, so dropout draws nothing)."""
     rec = Recording(trajectory.names, trajectory.shapes, np.empty(0), trajectory.path)
-    return affine_path(plan.stage, {"model": model}, rec, plan.data.n_features)
+    return affine_path(plan.stage, {"model": inference(model)}, rec, plan.data.n_features)
+
+
+def inference(model: Any) -> Any:
+    """A copy of the model in evaluation mode (what it computes at inference)."""
+    if model is None or not hasattr(model, "eval"):
+        return model
+    return copy.deepcopy(model).eval()
 
 
 def outputs(model: Any, trajectory: Trajectory, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -205,6 +218,7 @@ def outputs(model: Any, trajectory: Trajectory, rows: np.ndarray, x: np.ndarray)
         params[name] = torch.from_numpy(np.ascontiguousarray(path[:, offset:offset + size]
                                                              .reshape(len(rows), *shape)))
         offset += size
+    model = inference(model)
     buffers = {n: b.detach().cpu().double() for n, b in model.named_buffers()}
     inputs = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
 

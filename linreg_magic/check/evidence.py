@@ -15,8 +15,18 @@ from ..engine import build_result, run_plan, stage_parameters
 from ..mse import QuadraticMSE
 from ..plan import Plan
 from ..result import Result
-from ..tracker import Recording
-from .dynamics import Features, Replay, Start, function_path, outputs, parted, replay, stage_features
+from ..tracker import Recording, host_array
+from .dynamics import (
+    Features,
+    Replay,
+    Start,
+    function_path,
+    inference,
+    outputs,
+    parted,
+    replay,
+    stage_features,
+)
 from .guard import quiet
 from .instrument import LoopSite
 from .probes import GradientProbe
@@ -49,6 +59,7 @@ class Evidence:
     features: Features = field(default_factory=Features)
     stage_features: Features = field(default_factory=Features)
     graph_nodes: int = 0
+    unreadable: Finding | None = None  # what the stage reads after the body is missing or unusable
     not_linear: float = 0.0  # how far the model's predictions are from an affine map (0: affine)
 
     @property
@@ -89,19 +100,61 @@ def gather(plan: Plan, source: Source, run: Execution, reference: Replay,
     evidence.stage_features = stage_features(plan)
     evidence.features = _features(run)
     trajectory = run.trajectory
-    if trajectory is None:
+    evidence.unreadable = unreadable(plan, run.scope)
+    if trajectory is None or evidence.unreadable is not None:
+        evidence.unreadable = evidence.unreadable or evidence.finding(
+            K.MISSING_RESULT, Severity.MISTAKE, "your code left nothing the stage can read", CONTRACT, None)
         return evidence
     model = trajectory.model if trajectory.model is not None else run.scope.get("model")
-    evidence.student = student_result(plan, run, trajectory, model, evidence)
-    if evidence.student is None:
+    try:
+        student = student_result(plan, run, trajectory, model, evidence)
+    except Exception as exc:  # a model that cannot be evaluated as a function of x
+        evidence.unreadable = evidence.finding(
+            K.MISSING_RESULT, Severity.MISTAKE, f"your model could not be evaluated as a function of x "
+            f"({type(exc).__name__}: {str(exc)[:160]})", "make forward(x) return the prediction for x",
+            None)
         return evidence
+    evidence.student = student
     evidence.expected = _expected(plan, trajectory, model, reference, run.provided.get("model"))
     evidence.tolerance = 1e-6 if trajectory_is_float64(run) and not plan.stage.uses_torch else 1e-4
     if evidence.expected is not None:
-        mine = (evidence.student.intercept_path, evidence.student.coef_path)
+        mine = (student.intercept_path, student.coef_path)
         theirs = (evidence.expected.result.intercept_path, evidence.expected.result.coef_path)
         evidence.parted_at = parted(mine, theirs, evidence.tolerance)
     return evidence
+
+
+CONTRACT = "see %linreg contract for what the stage reads after your code"
+K = FindingKind
+
+
+def unreadable(plan: Plan, scope: dict[str, Any]) -> Finding | None:
+    """Why the stage cannot read the body's result (None: it can)."""
+    if plan.stage.returns == "model":
+        model = scope.get("model")
+        if not hasattr(model, "parameters"):
+            what = "" if model is None else f" (it is a {type(model).__name__})"
+            return Finding(K.MISSING_RESULT, Severity.MISTAKE, "your code must leave the trained nn.Module "
+                           f"in a variable called `model`{what}", CONTRACT)
+        if not list(model.parameters()):  # type: ignore[union-attr]
+            return Finding(K.NO_PARAMETER, Severity.MISTAKE, f"your model ({type(model).__name__}) has no "
+                           "parameters: there is nothing to train", "give it layers with parameters, e.g. "
+                           "nn.Linear(1, 1), or nn.Parameter attributes")
+        return None
+    missing = [n for n in ("b", "w") if n not in scope]
+    if missing:
+        return Finding(K.MISSING_RESULT, Severity.MISTAKE, f"your code must leave {' and '.join(missing)} "
+                       "(the learned parameters)", CONTRACT)
+    for name, size in (("b", 1), ("w", plan.data.n_features)):
+        try:
+            values = host_array(scope[name])
+        except (TypeError, ValueError, RuntimeError):
+            return Finding(K.MISSING_RESULT, Severity.MISTAKE, f"`{name}` should be a tensor or array of "
+                           f"numbers, not {type(scope[name]).__name__}", CONTRACT)
+        if values.size != size:
+            return Finding(K.MISSING_RESULT, Severity.MISTAKE, f"`{name}` should hold {size} number(s); it "
+                           f"has shape {values.shape}", CONTRACT)
+    return None
 
 
 def trajectory_is_float64(run: Execution) -> bool:
@@ -165,13 +218,10 @@ def _same_start(start: Start, reference: Result) -> bool:
 
 
 def student_result(plan: Plan, run: Execution, trajectory: Trajectory, model: Any,
-                   evidence: Evidence) -> Result | None:
+                   evidence: Evidence) -> Result:
     """The body's run as a Result: its trajectory, the MSE at every epoch, its graph."""
     rec = Recording(trajectory.names, trajectory.shapes, np.empty(0), trajectory.path)
-    try:
-        intercepts, coefs = function_path(plan, trajectory, model)
-    except Exception:  # a model that cannot be evaluated as a function of x
-        return None
+    intercepts, coefs = function_path(plan, trajectory, model)
     with np.errstate(all="ignore"):
         losses = QuadraticMSE.of(plan.data.x_train, plan.data.y_train)(intercepts[:-1], coefs[:-1])
     if plan.stage.returns == "model" and model is not None:
@@ -179,7 +229,7 @@ def student_result(plan: Plan, run: Execution, trajectory: Trajectory, model: An
         losses = exact if exact is not None else losses
     rec = Recording(rec.names, rec.shapes, np.asarray(losses, dtype=np.float64), rec.path)
     graph, note = _graph(run, evidence)
-    ns = {"model": model} if plan.stage.returns == "model" else {}
+    ns = {"model": inference(model)} if plan.stage.returns == "model" else {}
     return build_result(plan, ns, rec, run.seconds, autograd=graph, stopped=run.stopped,
                         checked=True, graph_note=note)
 

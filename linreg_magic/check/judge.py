@@ -60,8 +60,8 @@ def judge(ev: Evidence) -> Verdict:
     if stopped is not None and stopped.kind is StopKind.INTERRUPTED:
         findings.append(Finding(K.INTERRUPTED, Severity.MISTAKE, f"your run was {stopped.text}: the views "
                                 "show where it stopped", "run the cell again and let it finish"))
-    if ev.run.error is None and ev.student is None:
-        findings.append(_missing(ev))
+    if ev.run.error is None and ev.unreadable is not None:
+        findings.append(ev.unreadable)
     if ev.run.error is None and not findings:
         findings += trajectory_findings(ev)
     if not any(f.severity is Severity.MISTAKE for f in findings):
@@ -80,31 +80,6 @@ def _unique(findings: list[Finding]) -> list[Finding]:
             seen.add((f.kind, f.text))
             out.append(f)
     return out
-
-
-def _missing(ev: Evidence) -> Finding:
-    names = result_names(ev.plan.stage)
-    scope = ev.run.scope
-    if names == ("model",):
-        model = scope.get("model")
-        what = "" if model is None else f" (it is a {type(model).__name__})"
-        text = f"your code must leave the trained nn.Module in a variable called `model`{what}"
-    else:
-        missing = [n for n in names if n not in scope]
-        bad = [n for n in names if n in scope and not _numeric(scope[n])]
-        text = (f"your code must leave {' and '.join(missing)} (the learned parameters)" if missing else
-                f"`{bad[0]}` should be a tensor or array of numbers, not {type(scope[bad[0]]).__name__}"
-                if bad else "your b and w cannot be read as the stage's intercept and slope")
-    return Finding(K.MISSING_RESULT, Severity.MISTAKE, text, "see %linreg contract for what the stage "
-                   "reads after your code")
-
-
-def _numeric(value: object) -> bool:
-    try:
-        np.asarray(value.detach().cpu() if hasattr(value, "detach") else value, dtype=np.float64)
-    except (TypeError, ValueError, RuntimeError, AttributeError):
-        return False
-    return True
 
 
 def _summary(level: Level, findings: tuple[Finding, ...], ev: Evidence) -> str:

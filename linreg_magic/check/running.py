@@ -169,7 +169,7 @@ def _run(run: Execution, body: Instrumented, filename: str, steps: list[str], pl
         run.stopped = Stop.interrupted(done, plan.options.epochs)
     except Diverged as exc:
         run.stopped = Stop(StopKind.DIVERGED, exc.epoch, f"diverged at epoch {exc.epoch}")
-    except (Exception, SystemExit) as exc:  # sys.exit() in a cell ends the cell, not the kernel
+    except BaseException as exc:  # sys.exit(), GeneratorExit...: they end the cell, not the kernel
         run.exception, run.error = exc, student_error(exc, filename)
         run.stopped = Stop(StopKind.FAILED, run.recorder.epoch if run.recorder else 0,
                            f"your code stopped with {run.error.kind}")

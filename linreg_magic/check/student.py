@@ -72,8 +72,14 @@ def run_student(options: Options, body: str, *, magic_line: str = "",
     called = source.called_names()
     aliases = source.aliases(result_names(plan.stage))
     run = execute(plan, code, filename, [n for n in source.functions() if n not in called], aliases)
-    evidence = gather(plan, source, run, reference, code.loops)
-    verdict = judge(evidence)
+    try:
+        evidence = gather(plan, source, run, reference, code.loops)
+        verdict = judge(evidence)
+    except Exception as exc:  # the check itself failed: say so, never a traceback from our code
+        verdict = not_run(FindingKind.ERROR, f"linreg_magic could not judge this run "
+                          f"({type(exc).__name__}: {str(exc)[:200]}); please report it with your cell",
+                          "the run itself is shown above")
+        return StudentRun(plan.name, None, reference.result, verdict, run.error, run.stopped, run.warnings)
     result = evidence.student.replace(verdict=verdict) if evidence.student is not None else None
     expected = evidence.expected.result if evidence.expected is not None else None
     return StudentRun(plan.name, result, reference.result, verdict, run.error, run.stopped, run.warnings,
