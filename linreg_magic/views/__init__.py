@@ -11,7 +11,15 @@ from .figures import figure_png, plot_fit, plot_loss, result_figure
 from .graph import GraphRender, graph_of, render_graph
 from .notes import data_note
 from .surface import plot_surface
-from .tables import header_html, header_text, params_html, params_rows, params_text
+from .tables import (
+    header_html,
+    header_text,
+    params_html,
+    params_rows,
+    params_text,
+    printed_html,
+    printed_text,
+)
 
 __all__ = [
     "GraphRender",
@@ -34,6 +42,8 @@ __all__ = [
     "plot_fit",
     "plot_loss",
     "plot_surface",
+    "printed_html",
+    "printed_text",
     "render_graph",
     "result_figure",
 ]
