@@ -142,7 +142,9 @@ def compare_stages(rest: list[str], values: dict[str, Any]) -> list[Result]:
     skipped = [s.name for s in ladder() if s.name not in ran and (stages is None or s.name in stages)]
     note = f"Not run: {', '.join(skipped)} ({'; '.join(needs)})." if skipped else ""
     show_compare(results, note)
-    return results
+    from .views.compare import ComparedRuns
+
+    return ComparedRuns(results)
 
 
 def show_stage_contract(rest: list[str], values: dict[str, Any]) -> None:

@@ -3,24 +3,56 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from .tables import _num
+from .tables import BOOK_DIGITS, _num
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from ..result import Result
 
-__all__ = ["compare_html", "compare_rows", "compare_text", "plot_compare", "run_note"]
+__all__ = ["ComparedRuns", "Row", "compare_html", "compare_rows", "compare_text", "plot_compare", "run_note"]
 
 _HEAD = ("stage", "device", "b", "w", "training MSE", "validation MSE", "training time", "note")
 
-Row = tuple[str, str, float | None, tuple[float, ...] | None, float | None, float | None, float | None,
-            str | None]
+
+class Row(NamedTuple):
+    """One line of the comparison table; ``None`` where a value does not apply.
+
+    ``digits`` is how many decimals ``b`` and ``w`` are printed with: the book's own
+    (8 for its numpy run, 4 for torch) on its rows, None for a run's (6, or e-notation
+    for huge and tiny values)."""
+
+    stage: str
+    device: str
+    b: float | None
+    w: tuple[float, ...] | None
+    train: float | None
+    val: float | None
+    seconds: float | None
+    note: str | None
+    digits: int | None = None
+
+
+class ComparedRuns(list["Result"]):
+    """The results of one ``%linreg compare``, in ladder order: a list of Results whose
+    own repr is one line (the table and the figure above say the rest)."""
+
+    def __init__(self, results: Iterable[Result] = ()) -> None:
+        super().__init__(results)
+
+    def __repr__(self) -> str:
+        stopped = sum(1 for r in self if r.stopped)
+        ended = f", {stopped} stopped early" if stopped else ""
+        return (f"<{len(self)} compared run{'s' if len(self) != 1 else ''}: "
+                f"{', '.join(r.stage for r in self)}{ended}; each item is a Result>")
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
 
 
 def run_note(result: Result) -> str | None:
@@ -35,15 +67,15 @@ def run_note(result: Result) -> str | None:
 
 
 def compare_rows(results: Sequence[Result]) -> list[Row]:
-    """One row per run, then the book's values and scikit-learn's closed form.
+    """One :class:`Row` per run, then the book's values and scikit-learn's closed form.
 
     Each row: (stage, device, b, w per feature, training MSE, validation MSE,
-    training seconds, why the run is not an answer (see :func:`run_note`));
-    ``None`` where a value does not apply.
+    training seconds, why the run is not an answer (see :func:`run_note`), the
+    decimals the book prints).
     """
     rows: list[Row] = [
-        (r.stage, r.device, r.intercept, tuple(float(v) for v in r.coef), r.train_loss, r.val_loss,
-         r.seconds, run_note(r)) for r in results]
+        Row(r.stage, r.device, r.intercept, tuple(float(v) for v in r.coef), r.train_loss, r.val_loss,
+            r.seconds, run_note(r)) for r in results]
     if not results:
         return rows
     first = results[0]
@@ -52,10 +84,11 @@ def compare_rows(results: Sequence[Result]) -> list[Row]:
     published = {r.book for r in results if r.book is not None}
     for kind, book in BOOK.items():
         if book in published:
-            rows.append((f"book ({kind})", "", book[0], (book[1],), None, None, None, None))
+            rows.append(Row(f"book ({kind})", "", book[0], (book[1],), None, None, None, None,
+                            BOOK_DIGITS[kind]))
     ref = first.reference
-    rows.append(("closed form (sklearn)", "cpu", ref.intercept, ref.coef, ref.train_loss, ref.val_loss,
-                 None, None))
+    rows.append(Row("closed form (sklearn)", "cpu", ref.intercept, ref.coef, ref.train_loss, ref.val_loss,
+                    None, None))
     return rows
 
 
@@ -65,8 +98,12 @@ def _short(note: str | None) -> str:
 
 
 def _cells(row: Row) -> tuple[str, ...]:
-    stage, device, b, w, train, val, seconds, note = row
-    return (stage, device, _num(b, 6), "" if w is None else ", ".join(_num(v, 6) for v in w),
+    stage, device, b, w, train, val, seconds, note, digits = row
+
+    def number(value: float | None) -> str:  # the book's rows as the book prints them
+        return _num(value, 6) if digits is None or value is None else f"{value:.{digits}f}"
+
+    return (stage, device, number(b), "" if w is None else ", ".join(number(v) for v in w),
             _num(train), _num(val),
             "" if seconds is None else (f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"),
             _short(note))
@@ -76,8 +113,8 @@ def _notes(rows: Sequence[Row]) -> list[str]:
     """Each run's note in full, once, after the stages it applies to."""
     by_note: dict[str, list[str]] = {}
     for row in rows:
-        if row[7] is not None:
-            by_note.setdefault(row[7], []).append(row[0])
+        if row.note is not None:
+            by_note.setdefault(row.note, []).append(row.stage)
     return [f"{', '.join(stages)}: {note}" for note, stages in by_note.items()]
 
 
