@@ -5,8 +5,9 @@ Figures are built on ``matplotlib.figure.Figure`` directly (no pyplot), so the
 user's pyplot state and backend are never touched.
 """
 
-from .code import code_html, code_text, diff_html, diff_text
+from .code import code_html, code_text
 from .compare import compare_html, compare_rows, compare_text, plot_compare
+from .diff import diff_html, diff_text
 from .figures import figure_png, plot_fit, plot_loss, result_figure
 from .graph import GraphRender, graph_of, render_graph
 from .notes import data_note
