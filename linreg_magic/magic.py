@@ -87,6 +87,9 @@ class LinregMagics(Magics):
         %linreg contract autograd           what your own code for a stage gets and must leave
         %%linreg --stage autograd           with code in the body: your code, checked
         %linreg widget --stage module       the instructor widget (or: widget PRESET.json)
+        %linreg lesson [NAME]               the chapter's tensor, device, autograd and model
+                                            basics, run live on this machine (list: no NAME)
+        %linreg lesson step --stage autograd   epoch 1 of a stage, every line with its numbers
 
         The value of the cell is the run's Result (so ``_`` holds it).
         """
@@ -153,4 +156,5 @@ COMMANDS: dict[str, str] = {
     "contract": ".commands:show_stage_contract",
     "widget": ".widgets:widget_command",
     "bench": ".bench:bench_command",
+    "lesson": ".lessons.command:lesson_command",
 }
