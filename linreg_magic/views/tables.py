@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..result import Result
 
-__all__ = ["BOOK_DIGITS", "header_html", "header_text", "params_html", "params_rows", "params_text",
-           "printed_html", "printed_text"]
+__all__ = ["BOOK_DIGITS", "header_html", "header_text", "lesson_commands", "params_html", "params_rows",
+           "params_text", "printed_html", "printed_text"]
 
 
 def _duration(seconds: float) -> str:
@@ -20,13 +20,23 @@ def _epochs(result: Result) -> str:
     return f"{result.epochs:,} epochs" if result.epochs else "epochs not recorded"
 
 
+def lesson_commands(stage: str) -> list[str]:
+    """The ``%linreg lesson`` commands for what a student meets at ``stage``."""
+    from ..lessons import lessons_for
+
+    return [f"%linreg lesson step --stage {stage}" if entry.name == "step" else f"%linreg lesson {entry.name}"
+            for entry in lessons_for(stage)]
+
+
 def header_text(result: Result) -> str:
-    """``module · cpu (…) · 1000 epochs · 71 ms training``."""
+    """``module · cpu (…) · 1000 epochs · 71 ms training``, the run's notes, and the
+    lessons that go with the stage."""
     parts = [result.stage, result.device_name, _epochs(result),
              f"{_duration(result.seconds)} training"]
     if result.stopped:
         parts.append(result.stopped.text)
-    return " · ".join(parts) + "".join(f"\n{note}" for note in result.notes)
+    return (" · ".join(parts) + "".join(f"\n{note}" for note in result.notes)
+            + f"\nlessons: {', '.join(lesson_commands(result.stage))}")
 
 
 def header_html(result: Result) -> str:
@@ -41,7 +51,9 @@ def header_html(result: Result) -> str:
             f"{' &middot; '.join(cells)}<br><span style='color:#666'>"
             f"{html.escape(stage.summary)}</span>"
             + "".join(f"<br><span>{html.escape(note)}</span>" for note in result.notes)
-            + "</div>")
+            + "<br><span class='linreg-lessons' style='color:#666;font-size:90%'>lessons: "
+            + " &middot; ".join(f"<code>{html.escape(c)}</code>" for c in lesson_commands(result.stage))
+            + "</span></div>")
 
 
 def params_rows(result: Result) -> list[tuple[str, float, float | None, float, float | None]]:
