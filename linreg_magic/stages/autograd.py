@@ -52,10 +52,10 @@ def model_training(x_train_tensor, y_train_tensor, b, w, lr, n_epochs, tracker):
         # Step 4 - Updates parameters using gradients and
         # the learning rate. But not so fast: this is the third try
         # (%linreg lesson autograd runs all three, with their errors)
-        # FIRST - b = b - lr * b.grad, as in numpy: the new b is made
-        # from the old one, not a leaf, so its .grad stays None
-        # SECOND - b -= lr * b.grad: an in-place change of a leaf
-        # that requires grad, which autograd refuses (RuntimeError)
+        # FIRST - rebinding b as in numpy makes a new b from the old
+        # one: not a leaf, so its .grad stays None
+        # SECOND - the in-place update below, without no_grad, changes
+        # a leaf that requires grad, which autograd refuses
         # THIRD - we need to use NO_GRAD to keep the update out of
         # the gradient computation
         with torch.no_grad():
