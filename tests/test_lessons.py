@@ -370,3 +370,13 @@ def test_a_run_s_header_points_at_the_lessons_of_its_stage(run_cell_outputs) -> 
         "lessons: %linreg lesson step --stage autograd, %linreg lesson parameters, "
         "%linreg lesson autograd, %linreg lesson graph")
     assert "<code>%linreg lesson graph</code>" in header["text/html"]
+
+
+def test_the_step_of_a_finished_run_starts_where_that_run_started() -> None:
+    import linreg_magic
+    from linreg_magic.lessons.step import first_step_of
+
+    result = linreg_magic.run("optimizer", device="cpu", lr=0.3, epochs=5)
+    step = first_step_of(result)
+    assert step.lr == 0.3 and step.stage == "optimizer"
+    assert step.changed("b")[0] == f"tensor([{result.path['b'][1, 0]:.4f}], requires_grad=True)"

@@ -24,12 +24,13 @@ import numpy as np
 from ..engine import affine_path, prepare_namespace, stage_parameters
 from ..plan import Plan
 from ..printed import capture_prints
+from ..result import Result
 from ..session import preserved_random_state
 from ..stage import call_step
 from ..tracker import Tracker
 from ..views.code_lines import SourceLine, source_lines
 
-__all__ = ["FirstStep", "StepLine", "first_step", "shown_value"]
+__all__ = ["FirstStep", "StepLine", "first_step", "first_step_of", "shown_value"]
 
 #: Tensors and arrays with more values than this are summarised (shape and first values).
 SHOWN_IN_FULL = 4
@@ -211,3 +212,9 @@ def first_step(plan: Plan) -> FirstStep:
     loss = tracker.snapshot().losses
     return FirstStep(stage.name, plan.device, plan.options.lr, where, start, traced,
                      float(loss[0]) if len(loss) else float("nan"), hand)
+
+
+def first_step_of(result: Result) -> FirstStep:
+    """Epoch 1 of the run behind ``result`` (its stage, options, device and data), traced:
+    the step view of a finished run."""
+    return first_step(Plan.make(result.options.replace(device=result.device), result.data))

@@ -182,14 +182,31 @@ def plot_compare(results: Sequence[Result], ax: Axes | None = None) -> Axes:
     low = min(float(data.y.min()), float(ref_ys.min()))
     high = max(float(data.y.max()), float(ref_ys.max()))
     height = high - low if high > low else 1.0
+    drawn, off_chart = _fit_lines(results, ax, xs, (low - OFF_CHART * height, high + OFF_CHART * height))
+    ax.set_xlabel(data.feature_names[0])
+    ax.set_ylabel(data.target_name)
+    agree = (not off_chart and not any(run_note(r) for r in results)
+             and all(np.abs(ys - drawn[0]).max() <= SAME_ANSWER * height for ys in drawn))
+    title = _title(results, agree, len(off_chart))
+    if len(keep) < len(x):
+        title += f" (showing {len(keep):,} of {len(x):,} training points)"
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, frameon=False, loc="upper left")
+    ax.grid(alpha=0.25)
+    return ax
+
+
+def _fit_lines(results: Sequence[Result], ax: Axes, xs: np.ndarray,
+               window: tuple[float, float]) -> tuple[list[np.ndarray], list[str]]:
+    """Each run's line over ``xs``, unless it leaves the ``window`` of y values: those
+    are named on the chart instead.  Returns the lines drawn and the stages left out."""
     styles = ["-", "--", "-.", ":"]
     drawn: list[np.ndarray] = []
     off_chart: list[str] = []
     for i, r in enumerate(results):
         with np.errstate(over="ignore", invalid="ignore"):
             ys = r.intercept + r.coef[0] * xs
-        if (not np.isfinite(ys).all() or ys.min() < low - OFF_CHART * height
-                or ys.max() > high + OFF_CHART * height):
+        if not np.isfinite(ys).all() or ys.min() < window[0] or ys.max() > window[1]:
             off_chart.append(r.stage)
             continue
         drawn.append(ys)
@@ -203,17 +220,7 @@ def plot_compare(results: Sequence[Result], ax: Axes | None = None) -> Axes:
                                           "(see the table)", 70),
                 transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="#b00",
                 gid="off-chart")
-    ax.set_xlabel(data.feature_names[0])
-    ax.set_ylabel(data.target_name)
-    agree = (not off_chart and not any(run_note(r) for r in results)
-             and all(np.abs(ys - drawn[0]).max() <= SAME_ANSWER * height for ys in drawn))
-    title = _title(results, agree, len(off_chart))
-    if len(keep) < len(x):
-        title += f" (showing {len(keep):,} of {len(x):,} training points)"
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, frameon=False, loc="upper left")
-    ax.grid(alpha=0.25)
-    return ax
+    return drawn, off_chart
 
 
 def _runs(results: Sequence[Result]) -> str:
