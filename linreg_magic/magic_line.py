@@ -9,7 +9,8 @@ gets here (as for every magic).  From then on nothing on the line is evaluated:
 - ``#`` at the start of a token, outside quotes, starts a comment;
 - a flag that takes a value takes the next token, whatever it looks like, unless that
   token is another flag; a token starting with ``-`` and a digit or a ``.`` is a
-  number, not a flag (``--true-b -1e3``, ``--true-w -1,2``); ``--flag=value`` works too;
+  number, not a flag (``--true-b -1e3``, ``--true-w -1,2``); ``--flag=value`` works too
+  (``--x="a b"``);
 - a switch (``--cuda-graph``) is on alone, or takes ``on``/``off`` after it;
 - ``--help`` (``-h``) asks for the help; ``--`` ends the options;
 - a flag given twice keeps the last value.
@@ -19,12 +20,11 @@ The values come back as typed; each option's kind reads and checks them later.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import usage_error
+from .errors import unknown_option_error, usage_error
 from .option_kinds import SWITCH_WORDS
 from .options import OptionSpec
 
@@ -87,6 +87,13 @@ def _token(line: str, start: int) -> tuple[Token, int]:
     return Token("".join(parts)), i
 
 
+def _unquoted(text: str) -> str:
+    """``text`` without the quotes around it, when it is one quoted piece (``--x="a b"``)."""
+    if len(text) >= 2 and text[0] in "'\"" and text[-1] == text[0] and text[0] not in text[1:-1]:
+        return text[1:-1]
+    return text
+
+
 def split_line(line: str) -> list[Token]:
     """The tokens of a line, without its comment."""
     tokens: list[Token] = []
@@ -100,12 +107,6 @@ def split_line(line: str) -> list[Token]:
             token, i = _token(line, i)
             tokens.append(token)
     return tokens
-
-
-def unknown_flag_error(flag: str, flags: list[str]) -> Exception:
-    close = difflib.get_close_matches(flag, flags, n=1)
-    fix = f"Did you mean {close[0]}?" if close else "See %linreg? for help"
-    return usage_error(f"Unknown option {flag}", "valid options are " + ", ".join(flags), fix)
 
 
 def _value(spec: OptionSpec, tokens: list[Token], i: int) -> tuple[Any, int]:
@@ -142,9 +143,9 @@ def read_line(line: str, arguments: Mapping[str, OptionSpec]) -> MagicLine:
             flag, equals, inline = token.text.partition("=")
             spec = arguments.get(flag)
             if spec is None:
-                raise unknown_flag_error(flag, list(arguments))
+                raise unknown_option_error(flag, list(arguments))
             if equals:
-                values[spec.name] = inline
+                values[spec.name] = _unquoted(inline)
             else:
                 values[spec.name], i = _value(spec, tokens, i)
     return MagicLine(tuple(words), values, wants_help)

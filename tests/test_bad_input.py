@@ -157,7 +157,9 @@ _TOKEN = st.one_of(st.sampled_from(_FLAGS), st.sampled_from(_FLAGS).map(lambda f
 
 
 def _quote(token: str) -> str:
-    return token if token and token.isprintable() and " " not in token else repr(token)
+    """The token as one word on the line (a ``#`` would start a comment)."""
+    bare = token and token.isprintable() and " " not in token and not token.startswith("#")
+    return token if bare else repr(token)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
