@@ -28,23 +28,8 @@ from .registry import available_stages
 from .text import format_number
 from .user_namespace import SHELL_NAMES
 
-__all__ = [
-    "SWITCH_WORDS",
-    "Choice",
-    "Control",
-    "Device",
-    "ListOf",
-    "Number",
-    "OptionKind",
-    "PythonName",
-    "Refused",
-    "Stage",
-    "Switch",
-    "Text",
-    "Whole",
-    "format_number",
-    "split_list",
-]
+__all__ = ["SWITCH_WORDS", "Choice", "Control", "Device", "ListOf", "Number", "OptionKind", "PythonName",
+           "Refused", "Stage", "Switch", "Text", "Whole", "split_list"]
 
 
 class Control(Enum):
@@ -67,11 +52,6 @@ class Refused(Exception):
         self.value, self.what, self.valid, self.fix = value, what, valid, fix
 
 
-def shown(value: object) -> str:
-    """A value as a message shows it: text quoted, anything else as Python writes it."""
-    return repr(value)
-
-
 def split_list(raw: object) -> list[Any]:
     """The items of a list value: text split at commas and spaces, or a Python iterable."""
     if isinstance(raw, str):
@@ -91,11 +71,12 @@ class OptionKind:
 
     #: Whether the option needs a value after its flag on the magic line (a switch does not).
     takes_value: ClassVar[bool] = True
+    CONTROL: ClassVar[Control] = Control.TEXT
 
     @property
     def control(self) -> Control:
         """Which control shows this kind's values."""
-        return Control.TEXT
+        return self.CONTROL
 
     @property
     def low(self) -> float | None:
@@ -124,7 +105,7 @@ class OptionKind:
         return None
 
     def what(self, flag: str, bad: object) -> str:
-        return f"{flag} got {shown(bad)}"
+        return f"{flag} got {bad!r}"
 
     def fix(self, flag: str, example: str, bad: object) -> str:
         close = self.suggest(bad)
@@ -139,14 +120,6 @@ class OptionKind:
             raise usage_error((refused.what or self.what(flag, bad)).replace("{flag}", flag),
                               (refused.valid or self.valid(flag)).replace("{flag}", flag),
                               (refused.fix or self.fix(flag, example, bad)).replace("{flag}", flag)) from None
-
-
-def _bounds_text(low: float | None, high: float | None, low_open: bool) -> str:
-    if low is None or high is None:
-        return ""
-    if low_open:
-        return f"> {format_number(low)} up to {format_number(high)}"
-    return f"from {format_number(low)} to {format_number(high)}"
 
 
 @dataclass(frozen=True)
@@ -168,7 +141,11 @@ class _Bounded(OptionKind):
             raise Refused(raw)
 
     def bounds(self) -> str:
-        return _bounds_text(self.low, self.high, self.low_open)
+        """The range in words: ``from 1 to 1,000,000``, ``> 0 up to 100`` ("" if unbounded)."""
+        if self.low is None or self.high is None:
+            return ""
+        low, high = format_number(self.low), format_number(self.high)
+        return f"> {low} up to {high}" if self.low_open else f"from {low} to {high}"
 
     def valid(self, flag: str) -> str:
         return f"valid values are {self.NOUN} {self.bounds()}".rstrip()
@@ -192,10 +169,7 @@ class Whole(_Bounded):
 
     NOUN: ClassVar[str] = "a whole number"
     PLURAL: ClassVar[str] = "whole numbers"
-
-    @property
-    def control(self) -> Control:
-        return Control.WHOLE
+    CONTROL: ClassVar[Control] = Control.WHOLE
 
     def read(self, raw: object) -> int:
         if isinstance(raw, bool):
@@ -212,9 +186,7 @@ class Whole(_Bounded):
 class Number(_Bounded):
     """A finite number from ``low`` (or above it, when ``low_open``) to ``high``."""
 
-    @property
-    def control(self) -> Control:
-        return Control.NUMBER
+    CONTROL: ClassVar[Control] = Control.NUMBER
 
     def read(self, raw: object) -> float:
         if isinstance(raw, bool):
@@ -270,9 +242,7 @@ class Choice(OptionKind):
     words: tuple[str, ...] = ()
     noun: str = ""
 
-    @property
-    def control(self) -> Control:
-        return Control.MENU
+    CONTROL: ClassVar[Control] = Control.MENU
 
     def read(self, raw: object) -> str:
         text = str(raw).strip().lower()
@@ -287,7 +257,7 @@ class Choice(OptionKind):
         return _closest(str(bad).strip().lower(), self.words)
 
     def what(self, flag: str, bad: object) -> str:
-        return f"{flag}: unknown {self.noun} {shown(bad)}" if self.noun else super().what(flag, bad)
+        return f"{flag}: unknown {self.noun} {bad!r}" if self.noun else super().what(flag, bad)
 
     def valid(self, flag: str) -> str:
         return f"valid {self.noun + 's' if self.noun else 'values'} are " + ", ".join(self.words)
@@ -297,9 +267,7 @@ class Choice(OptionKind):
 class Stage(OptionKind):
     """The name of a stage in the registry (the built-in ladder and plugins)."""
 
-    @property
-    def control(self) -> Control:
-        return Control.MENU
+    CONTROL: ClassVar[Control] = Control.MENU
 
     def read(self, raw: object) -> str:
         text = str(raw).strip()
@@ -314,7 +282,7 @@ class Stage(OptionKind):
         return _closest(str(bad), available_stages())
 
     def what(self, flag: str, bad: object) -> str:
-        return f"Unknown stage {shown(bad)}"
+        return f"Unknown stage {bad!r}"
 
     def fix(self, flag: str, example: str, bad: object) -> str:
         close = self.suggest(bad)
@@ -332,9 +300,7 @@ class Device(OptionKind):
     """A device's spelling: auto, cpu, cuda, cuda:N or mps (whether it exists here is
     decided when a run resolves it)."""
 
-    @property
-    def control(self) -> Control:
-        return Control.MENU
+    CONTROL: ClassVar[Control] = Control.MENU
 
     def read(self, raw: object) -> str:
         text = str(raw).strip().lower()
@@ -363,9 +329,7 @@ class Switch(OptionKind):
 
     takes_value: ClassVar[bool] = False
 
-    @property
-    def control(self) -> Control:
-        return Control.SWITCH
+    CONTROL: ClassVar[Control] = Control.SWITCH
 
     def read(self, raw: object) -> bool:
         if isinstance(raw, bool):
