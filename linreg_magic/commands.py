@@ -52,11 +52,11 @@ def execute(line: MagicLine, cell: str | None = None, text: str = "") -> Any:
     namespace = user_namespace()
     body = cell if cell is not None and has_code(cell) else None
     command = _command(line.words)
-    values = _checked_values(command, line)
     if command is not None and body is not None:
         raise usage_error(f"%%linreg {command.name} takes no cell body",
                           "a command runs alone; a cell body is your code for a stage",
                           f"Use %linreg {' '.join(line.words)} on a line of its own")
+    values = _checked_values(command, line)
     store = _store_name(values.get("store"), command, namespace)
     if command is not None:
         made = command.load()(list(line.words[1:]), values)
@@ -144,11 +144,8 @@ def _store_name(raw: Any, command: Command | None, namespace: Mapping[str, Any] 
 
 def _free_name(namespace: Mapping[str, Any]) -> str:
     """``result``, ``result1``, ...: the first that holds nothing of the user's own."""
-    for i in itertools.count():
-        name = f"result{i or ''}"
-        if name not in namespace or is_kept(namespace[name]):
-            return name
-    raise AssertionError("unreachable")
+    names = (f"result{i or ''}" for i in itertools.count())
+    return next(name for name in names if name not in namespace or is_kept(namespace[name]))
 
 
 def run_stage(options: Options, namespace: Mapping[str, Any] | None = None) -> Made:

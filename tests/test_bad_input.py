@@ -177,7 +177,8 @@ def test_arbitrary_option_strings_give_a_result_or_one_usage_error_line(ip, toke
         assert "\n" not in str(error) and str(error).strip()
     else:
         first = line.split()[0] if line.split() else ""
-        assert isinstance(value, Result) or (value is None and first in COMMANDS), line
+        asked_help = bool({"-h", "--help"} & set(line.split()))
+        assert isinstance(value, Result) or (value is None and (first in COMMANDS or asked_help)), line
     for name in set(ip.user_ns) - before:
         ip.user_ns.pop(name)
 
