@@ -24,7 +24,7 @@ from typing import Any
 from .option_kinds import Device, ListOf, OptionKind, Switch, Whole
 from .options import OptionSpec
 
-__all__ = ["COMMANDS", "Command", "Made", "command_arguments", "is_kept"]
+__all__ = ["COMMANDS", "Command", "Made", "command_arguments", "command_option", "is_kept"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Made:
     show: Callable[[], None]
 
 
-def argument(flag: str, kind: OptionKind, help: str, metavar: str = "", example: str = "",
+def command_option(flag: str, kind: OptionKind, help: str, metavar: str = "", example: str = "",
              default: Any = None) -> OptionSpec:
     """A command's own option, declared like the run's options."""
     return OptionSpec(name=flag.removeprefix("--").replace("-", "_"), flag=flag, help=help,
@@ -74,10 +74,10 @@ class Command:
         return handler
 
 
-SIDE_BY_SIDE = argument("--side-by-side", Switch(), "the two stages in two columns", default=False)
-SIZES = argument("--sizes", ListOf(Whole(2, 100_000_000)), "the data sizes to time, "
+SIDE_BY_SIDE = command_option("--side-by-side", Switch(), "the two stages in two columns", default=False)
+SIZES = command_option("--sizes", ListOf(Whole(2, 100_000_000)), "the data sizes to time, "
                  "separated by commas (default 1e2,1e4,1e6,1e7)", "N[,N...]", "1e2,1e4,1e6")
-DEVICES = argument("--devices", ListOf(Device()), "the devices to time, separated by commas "
+DEVICES = command_option("--devices", ListOf(Device()), "the devices to time, separated by commas "
                    "(default cpu,cuda; one this machine lacks is skipped with a note)", "D[,D...]",
                    "cpu,cuda")
 
