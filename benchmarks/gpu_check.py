@@ -122,7 +122,8 @@ def eager_against_graph(ip: Any) -> None:
 def sizes(ip: Any) -> None:
     with contextlib.redirect_stdout(io.StringIO()):
         sizes = "1e2,1e4" if SMOKE else "1e2,1e4,1e6,1e7"
-        result = ip.run_line_magic("linreg", f"bench --n {sizes} --device cpu,{GPU} --stage module{GRAPH}")
+        result = ip.run_line_magic("linreg",
+                                   f"bench --sizes {sizes} --devices cpu,{GPU} --stage module{GRAPH}")
     print(result.text())
     per = {(r.n, r.device): r.seconds_per_epoch for r in result.rows}
     gpu = "cpu" if SMOKE else next(d for d in result.devices() if d.startswith(GPU))

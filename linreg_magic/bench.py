@@ -1,6 +1,6 @@
 """``%linreg bench``: time one stage across data sizes and devices.
 
-    %linreg bench --n 1e2,1e4,1e6,1e7 --device cpu,cuda --stage module
+    %linreg bench --sizes 1e2,1e4,1e6,1e7 --devices cpu,cuda --stage module
 
 For each size N the book's data is made once; on each device the stage's own
 code prepares it, warms up (first kernels, allocator, caches), then trains a few
@@ -168,7 +168,7 @@ def _sizes(raw: Any) -> list[int]:
         return list(DEFAULT_SIZES)
     words = [w for w in str(raw).replace(" ", ",").split(",") if w] if isinstance(raw, str) else list(raw)
     if not words:
-        raise usage_error("--n needs at least one size", spec.valid_text(), "Try --n 1e2,1e4,1e6")
+        raise usage_error("--sizes needs at least one size", spec.valid_text(), "Try --sizes 1e2,1e4,1e6")
     return sorted({int(spec.parse(w)) for w in words})
 
 
@@ -178,7 +178,7 @@ def _devices(raw: Any, uses_torch: bool, stage: str) -> tuple[list[str], list[st
 
     from .device import available_devices, resolve_device
 
-    asked = ["cpu", "cuda"] if raw is None else [w for w in str(raw).replace(" ", ",").split(",") if w]
+    asked = ["cpu", "cuda"] if raw is None else list(raw)  # --devices, read by the command table
     found: list[str] = []
     notes: list[str] = []
     for word in asked:
@@ -193,7 +193,7 @@ def _devices(raw: Any, uses_torch: bool, stage: str) -> tuple[list[str], list[st
     if not found:
         raise usage_error(f"None of the devices asked ({', '.join(asked)}) can run the {stage} stage here",
                           "available devices here are " + ", ".join(available_devices(uses_torch)),
-                          "Try --device cpu")
+                          "Try --devices cpu")
     return found, notes
 
 
@@ -207,16 +207,16 @@ def bench(values: dict[str, Any]) -> BenchResult:
     data_spec = next(s for s in option_specs() if s.name == "data")
     source = None if values.get("data") is None else data_spec.parse(values["data"])  # spelling first
     if source is not None and source != "synthetic":
-        raise usage_error(f"bench times the synthetic data made at each size --n; --data {source} "
+        raise usage_error(f"bench times the synthetic data made at each size --sizes; --data {source} "
                           "is one fixed data set", "the valid --data for bench is synthetic",
                           "Drop --data (time a run on your data with %linreg --data ... instead)")
-    sizes = _sizes(values.get("n"))
-    base = {k: v for k, v in values.items() if v is not None and k not in ("n", "device", "epochs")}
+    sizes = _sizes(values.get("sizes"))  # --sizes, read by the command table
+    base = {k: v for k, v in values.items() if v is not None and k not in ("sizes", "devices", "epochs")}
     options = Options.from_mapping(base)
     asked_epochs = None if values.get("epochs") is None else Options(epochs=values["epochs"]).epochs
     stage = get_stage(options.stage)
     check_stage_options(stage, options)
-    devices, notes = _devices(values.get("device"), stage.uses_torch, stage.name)
+    devices, notes = _devices(values.get("devices"), stage.uses_torch, stage.name)
     result = BenchResult(stage.name, [], notes, {d: describe(d) for d in devices})
     graphed = [d for d in devices if d.startswith("cuda")] if options.cuda_graph else []
     if options.cuda_graph and not graphed:
@@ -260,12 +260,12 @@ def plot_bench(result: BenchResult, ax: Axes | None = None) -> Axes:
 
 
 def bench_command(rest: list[str], values: dict[str, Any]) -> BenchResult:
-    """``%linreg bench [--n ...] [--device ...] [--stage ...] [--epochs ...] [--cuda-graph]``."""
+    """``%linreg bench [--sizes ...] [--devices ...] [--stage ...] [--epochs ...] [--cuda-graph]``."""
     if rest:
         raise usage_error(f"bench takes options only, got {' '.join(rest)!r}",
-                          "its options are --n N[,N...], --device D[,D...], --stage, --epochs, "
+                          "its options are --sizes N[,N...], --devices D[,D...], --stage, --epochs, "
                           "--cuda-graph",
-                          "Try %linreg bench --n 1e2,1e4,1e6 --device cpu,cuda")
+                          "Try %linreg bench --sizes 1e2,1e4,1e6 --devices cpu,cuda")
     result = bench(values)
     show_bench(result)
     return result

@@ -360,7 +360,7 @@ def test_bad_lesson_commands_are_one_usage_error(ip, line: str, message: str) ->
 
 def test_the_magic_s_help_lists_the_lesson_command(ip) -> None:  # type: ignore[no-untyped-def]
     doc = ip.find_line_magic("linreg").__doc__ or ""
-    assert "%linreg lesson [NAME]" in doc and "%linreg lesson step" in doc
+    assert "%linreg lesson [NAME]" in doc and "step --stage STAGE: epoch 1, line by line" in doc
 
 
 def test_a_run_s_header_points_at_the_lessons_of_its_stage(run_cell_outputs) -> None:  # type: ignore[no-untyped-def]
