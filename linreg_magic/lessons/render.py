@@ -61,7 +61,7 @@ def _output_html(cell: CellRun) -> str:
     parts += [f"<span style='{_WARNING}'>{html.escape(w)}</span>" for w in cell.warnings]
     if cell.error is not None:
         parts.append(f"<span class='linreg-lesson-error' style='{_ERROR}'>{html.escape(cell.error)}</span>")
-    if cell.value_text is not None:
+    if cell.value_text is not None and not _is_graph(cell.value):  # a graph is drawn under the cell
         parts.append(f"<span style='color:#555'>{html.escape(cell.value_text)}</span>")
     if not parts:
         return ""
@@ -82,10 +82,14 @@ def _cell_bundle(index: int, cell: CellRun) -> dict[str, str]:
     return {"text/html": markup, "text/plain": text}
 
 
+def _is_graph(value: Any) -> bool:
+    return type(value).__name__ == "Digraph" and hasattr(value, "source")
+
+
 def _drawing(cell: CellRun) -> dict[str, str] | None:
     """An SVG of a graph the cell returned (torchviz's Digraph), or None."""
     value: Any = cell.value
-    if type(value).__name__ != "Digraph" or not hasattr(value, "source"):
+    if not _is_graph(value):
         return None
     from ..views.graph import render_graph
 

@@ -22,9 +22,9 @@ def the_graph_of_yhat(seed: int, device: str, x_train_tensor: torch.Tensor,
                       y_train_tensor: torch.Tensor) -> None:
     """The graph behind the prediction yhat = b + w * x.
 
-    Blue boxes are the tensors that require gradients (b and w, each of shape (1)); the
-    grey ones are the operations backward() will go through: MulBackward0 for w * x,
-    AddBackward0 for b + ... ."""
+    Blue boxes are the tensors that require gradients (b and w, each of shape (1)), the
+    green one is yhat (shape (80, 1)); the grey ones are the operations backward() will
+    go through: MulBackward0 for w * x, AddBackward0 for b + ... ."""
     torch.manual_seed(seed)
     b = torch.randn(1, requires_grad=True, dtype=torch.float, device=device)
     w = torch.randn(1, requires_grad=True, dtype=torch.float, device=device)
@@ -40,9 +40,9 @@ def the_graph_of_yhat(seed: int, device: str, x_train_tensor: torch.Tensor,
 
 def the_graph_of_the_loss(loss: torch.Tensor) -> None:
     """The loss's graph goes on from yhat: the error (SubBackward0), its square
-    (PowBackward0) and the mean (MeanBackward0), the green node at the top.
+    (PowBackward0) and the mean (MeanBackward0), down to the loss, the green box.
 
-    backward() walks it from the loss down to b and w."""
+    backward() walks it the other way, from the loss up to b and w."""
     make_dot(loss)
 
 
