@@ -62,7 +62,8 @@ def your_gpus_by_name() -> None:
 def sending_a_tensor_to_the_device(x_train: np.ndarray, device: str) -> None:
     """.to(device) returns the tensor on the device (a copy, unless it is there already).
 
-    On a GPU the printed tensor says device='cuda:0'."""
+    On a GPU the printed tensor says device='cuda:0'. Apple's MPS has no float64, so
+    there this fails: .float() first, as the next cell does, is the way."""
     gpu_tensor = torch.as_tensor(x_train).to(device)
     gpu_tensor[0]
 
