@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .data import Dataset, make_data
-from .device import describe
+from .device import DeviceGuard, describe
 from .errors import UsageError
 from .lr import divergence_note
 from .mse import QuadraticMSE
@@ -92,7 +92,7 @@ def run_plan(plan: Plan, *, progress: Callable[[Tracker], None] | None = None,
     never per epoch) and, if it has a ``ready(seconds) -> bool`` method, that method
     says whether a frame is wanted; ``prepared(namespace)``, if given, is called just
     before training."""
-    with preserved_random_state(plan.stage.uses_torch, plan.device):
+    with DeviceGuard(plan.device), preserved_random_state(plan.stage.uses_torch, plan.device):
         return _train(plan, progress, live, prepared)
 
 
