@@ -258,3 +258,14 @@ def test_a_bench_stopped_before_its_first_timing_has_a_table_head_and_its_stop_l
     stop = Stop(StopKind.INTERRUPTED, 0, "stopped after 0 of 4 timings (interrupted)")
     text = bench_text(BenchResult("module", (), stopped=stop))
     assert text.splitlines() == ["N  device  epochs timed  time per epoch  vs cpu", stop.text]
+
+
+def test_bench_takes_its_lists_as_sizes_and_devices_already_read() -> None:
+    from linreg_magic.bench import bench
+
+    with capture_output():
+        result = bench({"sizes": [200, 100], "devices": ["cpu"], "stage": "module", "epochs": 3}, repeats=1)
+    assert [(r.n, r.device, len(r.runs)) for r in result.rows] == [(100, "cpu", 1), (200, "cpu", 1)]
+    with pytest.raises(UsageError) as info:
+        bench({"sizes": [], "stage": "module"})
+    assert str(info.value).startswith("bench --sizes needs at least one size")

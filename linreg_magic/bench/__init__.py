@@ -1,6 +1,6 @@
 """``%linreg bench``: time one stage across data sizes and devices.
 
-    %linreg bench --n 1e2,1e4,1e6,1e7 --device cpu,cuda --stage module
+    %linreg bench --sizes 1e2,1e4,1e6,1e7 --devices cpu,cuda --stage module
 
 For each size N the book's data is made once; on each device the stage's own
 code prepares it, warms up (first kernels, allocator, caches), then trains a few
@@ -24,9 +24,9 @@ the timings, :mod:`.command` reads the command's arguments, times every size and
 device, and shows the figure and the table of :mod:`linreg_magic.views.bench`.
 """
 
-from .command import ARGUMENTS, BenchSetup, bench, bench_command, show_bench
+from .command import LIST_ARGUMENTS, BenchSetup, bench, bench_command, show_bench
 from .result import BenchResult, BenchRow, crossover
 from .timing import REPEATS, EpochClock, epochs_for, time_stage
 
-__all__ = ["ARGUMENTS", "REPEATS", "BenchResult", "BenchRow", "BenchSetup", "EpochClock", "bench",
+__all__ = ["LIST_ARGUMENTS", "REPEATS", "BenchResult", "BenchRow", "BenchSetup", "EpochClock", "bench",
            "bench_command", "crossover", "epochs_for", "show_bench", "time_stage"]

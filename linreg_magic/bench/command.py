@@ -28,17 +28,23 @@ from ..views.figures import figure_png
 from .result import BenchResult, BenchRow
 from .timing import REPEATS, time_stage
 
-__all__ = ["ARGUMENTS", "BenchSetup", "bench", "bench_command", "show_bench"]
+__all__ = ["LIST_ARGUMENTS", "BenchSetup", "bench", "bench_command", "show_bench"]
 
-#: bench's own arguments (flag -> metavar, help): lists, in place of a run's one --n and one --device.
-ARGUMENTS: Mapping[str, tuple[str, str]] = {
-    "--n": ("N[,N...]", "the data sizes to time, separated by commas (default: 1e2,1e4,1e6,1e7)"),
-    "--device": ("D[,D...]", "the devices to time on, separated by commas (default: cpu,cuda); "
-                             "a device this machine lacks is skipped with a note"),
-}
+#: bench's own arguments, lists in place of a run's one --n and one --device: the values
+#: under these names (a comma list as typed, or a list already read), and the run's
+#: option each stands in for where the line was parsed with the run's options alone.
+LIST_ARGUMENTS = {"sizes": "n", "devices": "device"}
 DEFAULT_SIZES = (100, 10_000, 1_000_000, 10_000_000)
 DEFAULT_DEVICES = ("cpu", "cuda")
-_RUN_ONLY = ("n", "device", "epochs")  # read by bench itself, not passed on to the runs
+_RUN_ONLY = ("n", "device", "sizes", "devices", "epochs")  # read by bench, not passed on to the runs
+
+
+def _given(values: Mapping[str, Any], name: str) -> tuple[Any, str]:
+    """The raw value of bench's list ``name`` (``sizes``, ``devices``), and its flag as typed."""
+    if values.get(name) is not None:
+        return values[name], f"--{name}"
+    run_option = LIST_ARGUMENTS[name]
+    return values.get(run_option), f"--{run_option}"
 
 
 def _words(raw: Any) -> list[str]:
@@ -47,13 +53,13 @@ def _words(raw: Any) -> list[str]:
     return [str(w) for w in raw]
 
 
-def _sizes(raw: Any) -> tuple[int, ...]:
+def _sizes(raw: Any, flag: str) -> tuple[int, ...]:
     if raw is None:
         return DEFAULT_SIZES
     words = _words(raw)
     if not words:
-        raise usage_error("bench --n needs at least one size", "valid sizes are whole numbers from 2, "
-                          "separated by commas", "Try --n 1e2,1e4,1e6")
+        raise usage_error(f"bench {flag} needs at least one size", "valid sizes are whole numbers from 2, "
+                          "separated by commas", f"Try {flag} 1e2,1e4,1e6")
     return tuple(sorted({Options.from_mapping({"n": w}).n for w in words}))  # each checked as a run's --n
 
 
@@ -76,15 +82,16 @@ class BenchSetup:
         """Check the raw option values (as the magic parsed them): one UsageError line each."""
         options = Options.from_mapping({k: v for k, v in values.items()
                                         if v is not None and k not in _RUN_ONLY})
-        _check_data(options.data)
-        sizes = _sizes(values.get("n"))
+        sizes_given, sizes_flag = _given(values, "sizes")
+        _check_data(options.data, sizes_flag)
+        sizes = _sizes(sizes_given, sizes_flag)
         epochs = None if values.get("epochs") is None else Options(epochs=values["epochs"]).epochs
         if epochs == 1:
             raise usage_error("bench --epochs 1: a sample is timed from its first epoch to its last",
                               "valid values for bench are whole numbers from 2", "Try --epochs 10")
         stage = get_stage(options.stage)
         check_stage_options(stage, options)
-        devices, notes = _devices(values.get("device"), stage)
+        devices, notes = _devices(*_given(values, "devices"), stage)
         graphed = tuple(d for d in devices if d.startswith("cuda")) if options.cuda_graph else ()
         if options.cuda_graph and not graphed:
             why = f"the {stage.name} stage is numpy" if not stage.uses_torch else "it needs a CUDA GPU"
@@ -101,14 +108,14 @@ class BenchSetup:
         return names
 
 
-def _check_data(source: str) -> None:
+def _check_data(source: str, sizes_flag: str) -> None:
     if source != "synthetic":
-        raise usage_error(f"bench times the synthetic data made at each size --n; --data {source} "
+        raise usage_error(f"bench times the synthetic data made at each size {sizes_flag}; --data {source} "
                           "is one fixed data set", "the valid --data for bench is synthetic",
                           "Drop --data (time a run on your data with %linreg --data ... instead)")
 
 
-def _devices(raw: Any, stage: Stage) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _devices(raw: Any, flag: str, stage: Stage) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The devices that exist among those asked, and a note for each that does not."""
     asked = list(DEFAULT_DEVICES) if raw is None else _words(raw)
     found: list[str] = []
@@ -123,7 +130,7 @@ def _devices(raw: Any, stage: Stage) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if not found:
         raise usage_error(f"None of the devices asked ({', '.join(asked)}) can run the {stage.name} "
                           "stage here", "available devices here are " +
-                          ", ".join(available_devices(stage.uses_torch)), "Try --device cpu")
+                          ", ".join(available_devices(stage.uses_torch)), f"Try {flag} cpu")
     return tuple(found), tuple(notes)
 
 
@@ -158,12 +165,12 @@ def bench(values: Mapping[str, Any], *, repeats: int = REPEATS) -> BenchResult:
 
 
 def bench_command(rest: list[str], values: dict[str, Any]) -> BenchResult:
-    """``%linreg bench [--n N,...] [--device D,...] [--stage ...] [--epochs ...] [--cuda-graph]``."""
+    """``%linreg bench [--sizes N,...] [--devices D,...] [--stage ...] [--epochs ...] [--cuda-graph]``."""
     if rest:
+        flags = [_given(values, name)[1] for name in LIST_ARGUMENTS]
         raise usage_error(f"bench takes options only, got {' '.join(rest)!r}",
-                          "its options are --n N[,N...], --device D[,D...], --stage, --epochs, "
-                          "--cuda-graph",
-                          "Try %linreg bench --n 1e2,1e4,1e6 --device cpu,cuda")
+                          f"its options are {flags[0]} N[,N...], {flags[1]} D[,D...], --stage, --epochs, "
+                          "--cuda-graph", f"Try %linreg bench {flags[0]} 1e2,1e4,1e6 {flags[1]} cpu,cuda")
     result = bench(values)
     show_bench(result)
     return result
