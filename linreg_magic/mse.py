@@ -43,5 +43,5 @@ class QuadraticMSE:
         w = np.asarray(coef, dtype=np.float64)
         theta = np.concatenate([b[..., None], w], axis=-1)
         quad = np.einsum("...i,ij,...j->...", theta, self.gram, theta)
-        value: np.ndarray = np.maximum(quad - 2 * theta @ self.moment + self.energy, 0.0)
-        return value
+        value = quad - 2 * theta @ self.moment + self.energy
+        return np.maximum(value, 0.0)

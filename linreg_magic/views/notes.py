@@ -22,18 +22,6 @@ def _vector(values: np.ndarray, digits: int = 4) -> str:
     return "[" + ", ".join(f"{v:.{digits}g}" for v in values) + "]"
 
 
-def _scaling_note(result: Result, mean: np.ndarray, std: np.ndarray) -> str:
-    data = result.data
-    b0, w0 = data.unscaled(result.intercept, result.coef)
-    name = data.feature_names[0] if data.n_features == 1 else "x"
-    return (f"Scaling: {name} was standardized with the training set's mean {_vector(mean)} "
-            f"and standard deviation {_vector(std)}, so b and w above are for the "
-            f"standardized feature (w is the change in y per standard deviation, b is y at the "
-            f"mean). In the original units: b = {b0:.4f}, w = {_vector(w0, 6)} (w / std, and "
-            f"b - w·mean / std). Standardizing gives every direction of the loss surface a "
-            f"similar curvature, so one learning rate suits b and w alike.")
-
-
 def data_note(result: Result, advice: bool = True) -> str:
     """Sentences under the parameter table ("" when there is nothing to add): where the
     data came from and how they were scaled, then (``advice``) how far training got."""
@@ -43,7 +31,15 @@ def data_note(result: Result, advice: bool = True) -> str:
         parts.append(f"Data: {data.source}; {len(data.train_idx)} rows for training, "
                      f"{len(data.val_idx)} for validation.")
     if data.x_mean is not None and data.x_std is not None:
-        parts.append(_scaling_note(result, data.x_mean, data.x_std))
+        b0, w0 = data.unscaled(result.intercept, result.coef)
+        name = data.feature_names[0] if data.n_features == 1 else "x"
+        parts.append(
+            f"Scaling: {name} was standardized with the training set's mean {_vector(data.x_mean)} "
+            f"and standard deviation {_vector(data.x_std)}, so b and w above are for the "
+            f"standardized feature (w is the change in y per standard deviation, b is y at the "
+            f"mean). In the original units: b = {b0:.4f}, w = {_vector(w0, 6)} (w / std, and "
+            f"b - w·mean / std). Standardizing gives every direction of the loss surface a "
+            f"similar curvature, so one learning rate suits b and w alike.")
     if not advice or result.checked or result.stopped:
         # a student's run has its verdict, a stopped run its header line: no advice here
         return " ".join(parts)
