@@ -141,7 +141,7 @@ def test_on_a_gpu_no_epoch_of_any_stage_waits_for_the_host(name: str) -> None:
 @needs_cuda
 @pytest.mark.parametrize("name", TORCH_STAGES)
 def test_on_a_gpu_the_data_the_parameters_and_the_record_are_on_the_runs_device(name: str) -> None:
-    stage, ns = _namespace(name, "cuda")
+    stage, ns = _namespace(name, "cuda:0")
     tensors = [v for v in ns.values() if torch.is_tensor(v)]
     params = stage_parameters(stage, ns)
     assert tensors and all(t.device == torch.device("cuda:0") for t in tensors), name
