@@ -131,6 +131,7 @@ def test_the_figure_is_log_log_with_one_line_per_device_and_the_crossover_marked
 def test_the_table_says_how_much_faster_the_gpu_is_and_from_which_size() -> None:
     text = bench_text(_two_devices())
     assert "45.00x faster" in text  # 9e-2 / 2e-3 at N = 10,000,000
+    assert "6.00x slower" in text  # 1e-4 against 6e-4 at N = 100
     assert "the GPU is faster from N ~ " in text
 
 

@@ -51,9 +51,10 @@ def bench_rows(result: BenchResult) -> list[tuple[str, ...]]:
     cpu = {r.n: r.seconds_per_epoch for r in result.rows if r.device == "cpu"}
     rows: list[tuple[str, ...]] = []
     for r in sorted(result.rows, key=lambda r: (r.n, r.device)):
-        faster = (f"{cpu[r.n] / r.seconds_per_epoch:.2f}x faster" if r.device != "cpu" and r.n in cpu
-                  else "")
-        rows.append((f"{r.n:,}", r.device, str(r.epochs), duration(r.seconds_per_epoch), faster))
+        speed = cpu[r.n] / r.seconds_per_epoch if r.device != "cpu" and r.n in cpu else None
+        against = ("" if speed is None else f"{speed:.2f}x faster" if speed >= 1
+                   else f"{1 / speed:.2f}x slower")
+        rows.append((f"{r.n:,}", r.device, str(r.epochs), duration(r.seconds_per_epoch), against))
     return rows
 
 
