@@ -129,7 +129,8 @@ def eager_against_graph(ip: Any) -> None:
 def sizes(ip: Any) -> None:
     with contextlib.redirect_stdout(io.StringIO()):
         sizes = "1e2,1e4" if SMOKE else "1e2,1e4,1e6,1e7"
-        result = ip.run_line_magic("linreg", f"bench --n {sizes} --device cpu,{GPU} --stage module{GRAPH}")
+        result = ip.run_line_magic("linreg",
+                                   f"bench --sizes {sizes} --devices cpu,{GPU} --stage module{GRAPH}")
     print(bench_text(result))
     timed = len(result.rows) == len(sizes.split(",")) * len(result.devices())
     check(result.stopped is None and timed, f"bench timed {len(result.rows)} rows: every size on "

@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> list[list[Any]]:
     parser.add_argument("--devices", default="cpu,cuda")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
-    result = bench({"n": args.n, "device": args.devices, "stage": args.stage}, repeats=args.repeat)
+    result = bench({"sizes": args.n, "devices": args.devices, "stage": args.stage}, repeats=args.repeat)
     rows = []
     for device in result.devices():
         sizes, seconds = result.series(device)

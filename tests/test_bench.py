@@ -26,7 +26,7 @@ def _bench(ip, line: str):  # type: ignore[no-untyped-def]
 
 def test_bench_times_each_size_on_the_cpu_and_shows_a_figure_and_a_table(ip) -> None:  # type: ignore[no-untyped-def]
     state = np.random.get_state()[1].copy()
-    result, captured = _bench(ip, "--n 1e2,1e3 --device cpu --stage module --epochs 4")
+    result, captured = _bench(ip, "--sizes 1e2,1e3 --devices cpu --stage module --epochs 4")
     assert isinstance(result, BenchResult)
     assert [(r.n, r.device, r.epochs) for r in result.rows] == [(100, "cpu", 4), (1000, "cpu", 4)]
     assert all(r.seconds_per_epoch > 0 and len(r.runs) == 3 for r in result.rows)
@@ -38,7 +38,7 @@ def test_bench_times_each_size_on_the_cpu_and_shows_a_figure_and_a_table(ip) -> 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the note shown where CUDA is missing")
 def test_a_device_this_machine_lacks_is_skipped_with_one_line(ip) -> None:  # type: ignore[no-untyped-def]
-    result, captured = _bench(ip, "--n 100 --device cpu,cuda --epochs 3")
+    result, captured = _bench(ip, "--sizes 100 --devices cpu,cuda --epochs 3")
     assert result.devices() == ["cpu"]
     assert result.skipped == ("skipped cuda: CUDA is not available (this torch "
                               f"({torch.__version__}) is a CPU-only build)",)
@@ -48,28 +48,28 @@ def test_a_device_this_machine_lacks_is_skipped_with_one_line(ip) -> None:  # ty
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_asking_only_for_missing_devices_is_one_usage_error(ip) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(UsageError) as info:
-        _bench(ip, "--n 100 --device cuda")
+        _bench(ip, "--sizes 100 --devices cuda")
     message = str(info.value)
     assert type(info.value) is UsageError and "\n" not in message
     assert message.startswith("None of the devices asked (cuda) can run the module stage here")
-    assert "Available devices here are cpu" in message and message.endswith("Try --device cpu")
+    assert "Available devices here are cpu" in message and message.endswith("Try --devices cpu")
 
 
 def test_the_numpy_stage_is_timed_on_the_cpu_only(ip) -> None:  # type: ignore[no-untyped-def]
-    result, _ = _bench(ip, "--n 100 --device cpu,cuda --stage numpy --epochs 3")
+    result, _ = _bench(ip, "--sizes 100 --devices cpu,cuda --stage numpy --epochs 3")
     assert result.devices() == ["cpu"]
     assert result.skipped
     assert result.skipped[0].startswith("skipped cuda: The numpy stage runs on the CPU only")
 
 
 @pytest.mark.parametrize(("line", "start"), [
-    ("--n 1e2,abc", "--n got 'abc'"),
-    ("--n 1", "--n got '1'"),
-    ("--device cpu,gpu", "--device got 'gpu'"),
+    ("--sizes 1e2,abc", "--sizes got 'abc'"),
+    ("--sizes 1", "--sizes got '1'"),
+    ("--devices cpu,gpu", "--devices got 'gpu'"),
     ("--stage modul", "Unknown stage 'modul'"),
     ("now", "bench takes options only, got 'now'"),
-    ("--n ,", "bench --n needs at least one size"),
-    ("--n 100 --epochs 1", "bench --epochs 1: a sample is timed from its first epoch to its last"),
+    ("--sizes ,", "--sizes got ','"),
+    ("--sizes 100 --epochs 1", "bench --epochs 1: a sample is timed from its first epoch to its last"),
 ])
 def test_bad_bench_settings_are_one_usage_error(ip, line: str, start: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(UsageError) as info:
@@ -137,7 +137,7 @@ def test_the_table_says_how_much_faster_the_gpu_is_and_from_which_size() -> None
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the note shown where CUDA is missing")
 def test_cuda_graph_series_are_left_out_with_a_note_where_there_is_no_gpu(ip) -> None:  # type: ignore[no-untyped-def]
-    result, captured = _bench(ip, "--n 100 --device cpu --epochs 3 --cuda-graph")
+    result, captured = _bench(ip, "--sizes 100 --devices cpu --epochs 3 --cuda-graph")
     assert result.devices() == ["cpu"]
     assert result.skipped == ("no CUDA graph series: it needs a CUDA GPU",)
     assert "no CUDA graph series" in captured.outputs[1].data["text/plain"]
@@ -145,7 +145,7 @@ def test_cuda_graph_series_are_left_out_with_a_note_where_there_is_no_gpu(ip) ->
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_on_a_gpu_bench_times_eager_and_graph_series(ip) -> None:  # type: ignore[no-untyped-def]
-    result, _ = _bench(ip, "--n 100,1e4 --device cpu,cuda --epochs 20 --cuda-graph")
+    result, _ = _bench(ip, "--sizes 100,1e4 --devices cpu,cuda --epochs 20 --cuda-graph")
     assert result.devices() == ["cpu", "cuda:0", "cuda:0 graph"]
     eager = dict(zip(*result.series("cuda:0")))
     graph = dict(zip(*result.series("cuda:0 graph")))
@@ -160,31 +160,32 @@ def test_on_a_gpu_bench_times_eager_and_graph_series(ip) -> None:  # type: ignor
 ])
 def test_bench_refuses_options_the_stage_cannot_take_as_a_run_does(ip, line: str, start: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(UsageError) as info:
-        _bench(ip, f"--n 100 --device cpu --epochs 3 {line}")
+        _bench(ip, f"--sizes 100 --devices cpu --epochs 3 {line}")
     assert type(info.value) is UsageError and "\n" not in str(info.value)
     assert str(info.value).startswith(start)
     assert str(info.value).endswith(f"Use --stage sequential, or drop {line.split()[2]}")
 
 
 def test_bench_times_the_sequential_stage_with_several_features_and_a_hidden_layer(ip) -> None:  # type: ignore[no-untyped-def]
-    result, _ = _bench(ip, "--n 100 --device cpu --epochs 3 --stage sequential --features 3 --hidden 5")
+    result, _ = _bench(ip, "--sizes 100 --devices cpu --epochs 3 --stage sequential --features 3 "
+                           "--hidden 5")
     assert [(r.n, r.device) for r in result.rows] == [(100, "cpu")]
 
 
 @pytest.mark.parametrize("source", ["diabetes", "user --x sizes --y prices"])
 def test_bench_on_data_other_than_synthetic_is_one_usage_error(ip, source: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(UsageError) as info:
-        _bench(ip, f"--n 100,200 --device cpu --epochs 3 --data {source}")
+        _bench(ip, f"--sizes 100,200 --devices cpu --epochs 3 --data {source}")
     message = str(info.value)
     assert type(info.value) is UsageError and "\n" not in message
-    assert message.startswith(f"bench times the synthetic data made at each size --n; --data "
+    assert message.startswith(f"bench times the synthetic data made at each size --sizes; --data "
                               f"{source.split()[0]} is one fixed data set. The valid --data for bench "
                               "is synthetic. Drop --data")
 
 
 def test_bench_with_a_misspelt_data_source_says_which_sources_exist(ip) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(UsageError) as info:
-        _bench(ip, "--n 100 --device cpu --data diabetis")
+        _bench(ip, "--sizes 100 --devices cpu --data diabetis")
     assert type(info.value) is UsageError
     assert str(info.value) == ("--data got 'diabetis'. Valid values are synthetic, diabetes, user. "
                                "Did you mean --data diabetes?")
@@ -221,7 +222,7 @@ def test_a_sample_is_timed_from_the_first_recorded_epoch_to_the_last_not_what_fo
 
     register_stage(_numpy_stage("spanned", model_training))
     try:
-        result, _ = _bench(ip, "--n 100 --device cpu --stage spanned --epochs 5")
+        result, _ = _bench(ip, "--sizes 100 --devices cpu --stage spanned --epochs 5")
     finally:
         unregister_stage("spanned")
     assert seen[0] == (EpochClock, None, None)
@@ -240,7 +241,7 @@ def test_one_ctrl_c_stops_the_whole_bench_and_keeps_and_shows_what_finished(ip) 
 
     register_stage(_numpy_stage("interrupted", model_training))
     try:
-        result, captured = _bench(ip, "--n 100,1000,10000 --device cpu --stage interrupted --epochs 3")
+        result, captured = _bench(ip, "--sizes 100,1000,10000 --devices cpu --stage interrupted --epochs 3")
     finally:
         unregister_stage("interrupted")
     assert [(r.n, r.device) for r in result.rows] == [(100, "cpu")]

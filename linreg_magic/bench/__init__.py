@@ -24,9 +24,9 @@ the timings, :mod:`.command` reads the command's arguments, times every size and
 device, and shows the figure and the table of :mod:`linreg_magic.views.bench`.
 """
 
-from .command import LIST_ARGUMENTS, BenchSetup, bench, bench_command, show_bench
+from .command import BenchSetup, bench, bench_command, run_bench, show_bench
 from .result import BenchResult, BenchRow, crossover
 from .timing import REPEATS, EpochClock, epochs_for, time_stage
 
-__all__ = ["LIST_ARGUMENTS", "REPEATS", "BenchResult", "BenchRow", "BenchSetup", "EpochClock", "bench",
-           "bench_command", "crossover", "epochs_for", "show_bench", "time_stage"]
+__all__ = ["REPEATS", "BenchResult", "BenchRow", "BenchSetup", "EpochClock", "bench", "bench_command",
+           "crossover", "epochs_for", "run_bench", "show_bench", "time_stage"]

@@ -15,8 +15,10 @@ from typing import Any
 
 from IPython.display import display
 
+from ..command_table import Made
 from ..data import make_data
 from ..device import Refusal, available_devices, check_device, describe
+from ..display import show_each
 from ..errors import usage_error
 from ..options import Options
 from ..plan import Plan, check_stage_data, check_stage_options
@@ -28,23 +30,13 @@ from ..views.figures import figure_png
 from .result import BenchResult, BenchRow
 from .timing import REPEATS, time_stage
 
-__all__ = ["LIST_ARGUMENTS", "BenchSetup", "bench", "bench_command", "show_bench"]
+__all__ = ["BenchSetup", "bench", "bench_command", "run_bench", "show_bench"]
 
-#: bench's own arguments, lists in place of a run's one --n and one --device: the values
-#: under these names (a comma list as typed, or a list already read), and the run's
-#: option each stands in for where the line was parsed with the run's options alone.
-LIST_ARGUMENTS = {"sizes": "n", "devices": "device"}
 DEFAULT_SIZES = (100, 10_000, 1_000_000, 10_000_000)
 DEFAULT_DEVICES = ("cpu", "cuda")
-_RUN_ONLY = ("n", "device", "sizes", "devices", "epochs")  # read by bench, not passed on to the runs
-
-
-def _given(values: Mapping[str, Any], name: str) -> tuple[Any, str]:
-    """The raw value of bench's list ``name`` (``sizes``, ``devices``), and its flag as typed."""
-    if values.get(name) is not None:
-        return values[name], f"--{name}"
-    run_option = LIST_ARGUMENTS[name]
-    return values.get(run_option), f"--{run_option}"
+#: bench's own lists (the command table's --sizes and --devices) and what bench reads
+#: itself: none of them is passed on to the runs.
+_BENCH_ONLY = ("sizes", "devices", "epochs")
 
 
 def _words(raw: Any) -> list[str]:
@@ -53,13 +45,13 @@ def _words(raw: Any) -> list[str]:
     return [str(w) for w in raw]
 
 
-def _sizes(raw: Any, flag: str) -> tuple[int, ...]:
+def _sizes(raw: Any) -> tuple[int, ...]:
     if raw is None:
         return DEFAULT_SIZES
     words = _words(raw)
     if not words:
-        raise usage_error(f"bench {flag} needs at least one size", "valid sizes are whole numbers from 2, "
-                          "separated by commas", f"Try {flag} 1e2,1e4,1e6")
+        raise usage_error("bench --sizes needs at least one size", "valid sizes are whole numbers from 2, "
+                          "separated by commas", "Try --sizes 1e2,1e4,1e6")
     return tuple(sorted({Options.from_mapping({"n": w}).n for w in words}))  # each checked as a run's --n
 
 
@@ -81,17 +73,16 @@ class BenchSetup:
     def read(cls, values: Mapping[str, Any]) -> BenchSetup:
         """Check the raw option values (as the magic parsed them): one UsageError line each."""
         options = Options.from_mapping({k: v for k, v in values.items()
-                                        if v is not None and k not in _RUN_ONLY})
-        sizes_given, sizes_flag = _given(values, "sizes")
-        _check_data(options.data, sizes_flag)
-        sizes = _sizes(sizes_given, sizes_flag)
+                                        if v is not None and k not in _BENCH_ONLY})
+        _check_data(options.data)
+        sizes = _sizes(values.get("sizes"))
         epochs = None if values.get("epochs") is None else Options(epochs=values["epochs"]).epochs
         if epochs == 1:
             raise usage_error("bench --epochs 1: a sample is timed from its first epoch to its last",
                               "valid values for bench are whole numbers from 2", "Try --epochs 10")
         stage = get_stage(options.stage)
         check_stage_options(stage, options)
-        devices, notes = _devices(*_given(values, "devices"), stage)
+        devices, notes = _devices(values.get("devices"), stage)
         graphed = tuple(d for d in devices if d.startswith("cuda")) if options.cuda_graph else ()
         if options.cuda_graph and not graphed:
             why = f"the {stage.name} stage is numpy" if not stage.uses_torch else "it needs a CUDA GPU"
@@ -108,14 +99,14 @@ class BenchSetup:
         return names
 
 
-def _check_data(source: str, sizes_flag: str) -> None:
+def _check_data(source: str) -> None:
     if source != "synthetic":
-        raise usage_error(f"bench times the synthetic data made at each size {sizes_flag}; --data {source} "
+        raise usage_error(f"bench times the synthetic data made at each size --sizes; --data {source} "
                           "is one fixed data set", "the valid --data for bench is synthetic",
                           "Drop --data (time a run on your data with %linreg --data ... instead)")
 
 
-def _devices(raw: Any, flag: str, stage: Stage) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _devices(raw: Any, stage: Stage) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The devices that exist among those asked, and a note for each that does not."""
     asked = list(DEFAULT_DEVICES) if raw is None else _words(raw)
     found: list[str] = []
@@ -130,7 +121,7 @@ def _devices(raw: Any, flag: str, stage: Stage) -> tuple[tuple[str, ...], tuple[
     if not found:
         raise usage_error(f"None of the devices asked ({', '.join(asked)}) can run the {stage.name} "
                           "stage here", "available devices here are " +
-                          ", ".join(available_devices(stage.uses_torch)), f"Try {flag} cpu")
+                          ", ".join(available_devices(stage.uses_torch)), "Try --devices cpu")
     return tuple(found), tuple(notes)
 
 
@@ -164,16 +155,15 @@ def bench(values: Mapping[str, Any], *, repeats: int = REPEATS) -> BenchResult:
     return run_bench(BenchSetup.read(values), repeats)
 
 
-def bench_command(rest: list[str], values: dict[str, Any]) -> BenchResult:
-    """``%linreg bench [--sizes N,...] [--devices D,...] [--stage ...] [--epochs ...] [--cuda-graph]``."""
+def bench_command(rest: list[str], values: dict[str, Any]) -> Made:
+    """``%linreg bench [--sizes N,...] [--devices D,...] [--stage ...] [--epochs ...] [--cuda-graph]``:
+    the timings, kept (``_``, ``--store``) before the figure and the table are drawn."""
     if rest:
-        flags = [_given(values, name)[1] for name in LIST_ARGUMENTS]
         raise usage_error(f"bench takes options only, got {' '.join(rest)!r}",
-                          f"its options are {flags[0]} N[,N...], {flags[1]} D[,D...], --stage, --epochs, "
-                          "--cuda-graph", f"Try %linreg bench {flags[0]} 1e2,1e4,1e6 {flags[1]} cpu,cuda")
+                          "its options are --sizes N[,N...], --devices D[,D...], --stage, --epochs, "
+                          "--cuda-graph", "Try %linreg bench --sizes 1e2,1e4,1e6 --devices cpu,cuda")
     result = bench(values)
-    show_bench(result)
-    return result
+    return Made(result, lambda: show_bench(result))
 
 
 def _figure(result: BenchResult) -> dict[str, str]:
@@ -189,18 +179,11 @@ def _table(result: BenchResult) -> dict[str, str]:
 
 def show_bench(result: BenchResult) -> None:
     """The figure (PNG) and the table, with text fallbacks; a view that fails, or that a
-    Ctrl-C stops, says so in one line and the other still shows."""
-    views: list[tuple[str, Callable[[BenchResult], dict[str, str]]]] = [("table", _table)]
+    Ctrl-C stops, says so in one line (the timings are kept before anything is drawn)."""
+    views: list[tuple[str, Callable[[], None]]] = [("the table", lambda: _publish(_table(result)))]
     if result.rows:
-        views.insert(0, ("figure", _figure))
-    for name, view in views:
-        try:
-            bundle = view(result)
-        except Exception as exc:  # one broken view must not hide the other, nor the result
-            bundle = {"text/plain": f"The {name} could not be drawn ({type(exc).__name__}: {exc})."}
-        except KeyboardInterrupt:
-            bundle = {"text/plain": f"The {name} was not drawn (interrupted)."}
-        _publish(bundle)
+        views.insert(0, ("the figure", lambda: _publish(_figure(result))))
+    show_each(views)
 
 
 def _publish(bundle: dict[str, str]) -> None:

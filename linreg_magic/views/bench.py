@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
+from ..text import text_table
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -60,9 +62,7 @@ def bench_rows(result: BenchResult) -> list[tuple[str, ...]]:
 
 def bench_text(result: BenchResult) -> str:
     """The table as aligned text, then the crossover, the skipped devices and how it stopped."""
-    rows: list[tuple[str, ...]] = [HEAD, *bench_rows(result)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(HEAD))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    lines = [text_table([HEAD, *bench_rows(result)])]
     cross = result.crossover()
     if cross is not None:
         lines.append(f"the GPU is faster from N ~ {cross:,.0f}")
