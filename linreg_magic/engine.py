@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .data import Dataset, make_data
-from .device import describe
+from .device import DeviceGuard, describe
 from .errors import UsageError
 from .lr import divergence_note
 from .mse import QuadraticMSE
@@ -93,7 +93,8 @@ def run_plan(plan: Plan, *, progress: Callable[[Tracker], None] | None = None,
     never per epoch) and, if it has a ``ready(seconds) -> bool`` method, that method
     says whether a frame is wanted; ``prepared(namespace)``, if given, is called just
     before training.  What the stage's code prints is kept in ``Result.printed``."""
-    with preserved_random_state(plan.stage.uses_torch, plan.device), capture_prints() as printed:
+    with DeviceGuard(plan.device), preserved_random_state(plan.stage.uses_torch, plan.device), \
+            capture_prints() as printed:
         result = _train(plan, progress, live, prepared)
     return result.replace(printed=printed.text) if printed.text else result
 

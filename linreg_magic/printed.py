@@ -59,7 +59,8 @@ class ThreadRoutedStdout(io.TextIOBase):
         return self.target
 
     def write(self, text: str) -> int:
-        return self._stream().write(text)
+        self._stream().write(text)
+        return len(text)
 
     def flush(self) -> None:
         self._stream().flush()

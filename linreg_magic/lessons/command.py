@@ -8,7 +8,11 @@ from IPython.display import display
 
 from ..errors import usage_error
 from ..options import Options
-from . import LESSONS
+from ..user_namespace import user_namespace
+from . import LESSONS, lesson_entry
+from .lesson import lesson_plan, run_lesson
+from .render import lesson_bundles, lessons_html, lessons_text, step_bundle
+from .step import first_step
 
 __all__ = ["lesson_command"]
 
@@ -17,8 +21,6 @@ def lesson_command(rest: list[str], values: dict[str, Any]) -> None:
     """``%linreg lesson`` lists the lessons; ``%linreg lesson NAME [options]`` runs one
     on this machine (``--device``, ``--seed``, ``--lr``, the data options; ``--stage``
     for the step lesson) and shows each cell's code and real output."""
-    from .render import lessons_html, lessons_text
-
     if not rest:
         display({"text/html": lessons_html(), "text/plain": lessons_text()}, raw=True)
         return
@@ -26,19 +28,11 @@ def lesson_command(rest: list[str], values: dict[str, Any]) -> None:
         raise usage_error(f"lesson takes one name, got {' '.join(rest)!r}",
                           "valid lessons are " + ", ".join(e.name for e in LESSONS),
                           f"Try %linreg lesson {rest[0]}")
-    from IPython import get_ipython
-
-    from . import lesson_entry
-    from .lesson import lesson_plan, run_lesson
-    from .render import lesson_bundles, step_bundle
-    from .step import first_step
-
     entry = lesson_entry(rest[0])
     given = dict(values)
     if entry.name == "step" and given.get("stage") is None:
         given["stage"] = entry.stage  # the chapter walks through the numpy stage's first step
-    shell = get_ipython()
-    namespace = shell.user_ns if shell is not None else None
+    namespace = user_namespace()
     options = Options.from_mapping(given)
     if entry.name == "step":
         display(step_bundle(first_step(lesson_plan(entry, options, namespace))), raw=True)

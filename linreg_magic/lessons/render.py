@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..views.code import BOX, SET_APART, highlighted_lines, purpose_tag
+from ..views.graph import render_graph
 from . import LESSONS, LessonEntry
 from .lesson import LessonRun
 from .notebook import CellRun
@@ -91,8 +92,6 @@ def _drawing(cell: CellRun) -> dict[str, str] | None:
     value: Any = cell.value
     if not _is_graph(value):
         return None
-    from ..views.graph import render_graph
-
     rendered = render_graph(value)
     if rendered.svg is None:
         return {"text/plain": f"(graph not drawn: {rendered.error})\n{rendered.source}"}

@@ -17,6 +17,7 @@ import os
 from collections.abc import Sequence
 
 from ..errors import usage_error
+from ..registry import get_stage, ladder, previous_stage
 from .code_lines import PURPOSE, LineKind, SourceLine, source_lines
 
 __all__ = ["BOX", "SET_APART", "capture_code_html", "capture_code_text", "code_html", "code_text",
@@ -33,15 +34,11 @@ _GUTTER = "color:#999;user-select:none"
 
 def source_of(stage: str) -> str:
     """The teaching source of the stage called ``stage`` (one UsageError if unknown)."""
-    from ..registry import get_stage
-
     return get_stage(stage).source()
 
 
 def where(stage: str) -> str:
     """The stage's file name, or where it was defined."""
-    from ..registry import get_stage
-
     step = get_stage(stage).model_training
     module = inspect.getmodule(step)
     if module is None or module.__name__ == "__main__":
@@ -184,8 +181,6 @@ def capture_code_html() -> str:
 
 def other_stage(stage: str, other: str | None) -> str:
     """The stage to compare ``stage`` with: ``other``, or the one before it in the ladder."""
-    from ..registry import get_stage, ladder, previous_stage
-
     get_stage(stage)  # an unknown name is one UsageError
     if other is not None:
         get_stage(other)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import html
+import textwrap
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from ..result import BOOK
+from .figures import TRAIN_COLOR, TRUE_COLOR, sample
 from .tables import BOOK_DIGITS, _num
 
 if TYPE_CHECKING:
@@ -79,8 +82,6 @@ def compare_rows(results: Sequence[Result]) -> list[Row]:
     if not results:
         return rows
     first = results[0]
-    from ..result import BOOK
-
     published = {r.book for r in results if r.book is not None}
     for kind, book in BOOK.items():
         if book in published:
@@ -160,8 +161,6 @@ def plot_compare(results: Sequence[Result], ax: Axes | None = None) -> Axes:
     run) is not drawn but named on the chart; the title says "one answer" only when
     every run finished and the lines coincide.
     """
-    from .figures import TRAIN_COLOR, sample
-
     if ax is None:
         from matplotlib.figure import Figure
 
@@ -214,8 +213,6 @@ def _fit_lines(results: Sequence[Result], ax: Axes, xs: np.ndarray,
                 label=f"{r.stage}: y = {_num(r.intercept, 4)} + {_num(float(r.coef[0]), 4)}x",
                 gid=f"fit-{r.stage}")
     if off_chart:
-        import textwrap
-
         ax.text(0.99, 0.02, textwrap.fill(f"not drawn, off the chart: {', '.join(off_chart)} "
                                           "(see the table)", 70),
                 transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="#b00",
@@ -242,8 +239,6 @@ def _title(results: Sequence[Result], agree: bool, off_chart: int) -> str:
 def _plot_losses(results: Sequence[Result], ax: Axes) -> Axes:
     """Each stage's final training MSE beside the closed form's (several features);
     a log scale when they span more than three decades (a diverged run)."""
-    from .figures import TRAIN_COLOR, TRUE_COLOR
-
     losses = np.array([r.train_loss for r in results], dtype=float)
     best = results[0].reference.train_loss
     ax.bar([r.stage for r in results], losses, color=TRAIN_COLOR)

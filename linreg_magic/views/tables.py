@@ -5,6 +5,9 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
+from ..lessons import lessons_for
+from ..registry import get_stage
+
 if TYPE_CHECKING:
     from ..result import Result
 
@@ -22,8 +25,6 @@ def _epochs(result: Result) -> str:
 
 def lesson_commands(stage: str) -> list[str]:
     """The ``%linreg lesson`` commands for what a student meets at ``stage``."""
-    from ..lessons import lessons_for
-
     return [f"%linreg lesson step --stage {stage}" if entry.name == "step" else f"%linreg lesson {entry.name}"
             for entry in lessons_for(stage)]
 
@@ -40,8 +41,6 @@ def header_text(result: Result) -> str:
 
 
 def header_html(result: Result) -> str:
-    from ..registry import get_stage
-
     stage = get_stage(result.stage)
     cells = [f"<b>{html.escape(result.stage)}</b>", html.escape(result.device_name),
              _epochs(result), f"{_duration(result.seconds)} training"]
@@ -86,8 +85,6 @@ BOOK_DIGITS = {"numpy": 8, "torch": 4}
 
 
 def _book_digits(result: Result) -> int:
-    from ..registry import get_stage
-
     return BOOK_DIGITS["torch" if get_stage(result.stage).uses_torch else "numpy"]
 
 

@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from torchviz import make_dot
 
+from linreg_magic.views.graph import render_graph
+
 
 def the_data_on_the_device(x_train: np.ndarray, y_train: np.ndarray, device: str) -> None:
     """The training data as float32 tensors on the device, as the stages prepare them."""
@@ -82,8 +84,6 @@ def the_graph_follows_the_code_that_ran(device: str, x_train_tensor: torch.Tenso
 
 def show(value: object) -> str:
     """A graph's text: its operations, from the output back (the drawing comes under it)."""
-    from linreg_magic.views.graph import render_graph
-
     labels = [" ".join(label.split()) for label in render_graph(value).node_labels]
     return "graph: " + ", ".join(label for label in labels if label)
 
