@@ -15,12 +15,13 @@ from typing import Any
 import numpy as np
 
 from .data import Dataset, make_data
-from .device import describe
+from .device import DeviceGuard, describe
 from .errors import UsageError
 from .lr import divergence_note
 from .mse import QuadraticMSE
 from .options import Options
 from .plan import Plan, check_stage_data, check_stage_options, resolve
+from .printed import capture_prints, uncaptured
 from .reference import book_values, reference
 from .registry import ladder
 from .result import Result, Stop, StopKind
@@ -91,9 +92,11 @@ def run_plan(plan: Plan, *, progress: Callable[[Tracker], None] | None = None,
     :class:`LiveFrame` whenever the tracker reports progress (a few times a second,
     never per epoch) and, if it has a ``ready(seconds) -> bool`` method, that method
     says whether a frame is wanted; ``prepared(namespace)``, if given, is called just
-    before training."""
-    with preserved_random_state(plan.stage.uses_torch, plan.device):
-        return _train(plan, progress, live, prepared)
+    before training.  What the stage's code prints is kept in ``Result.printed``."""
+    with DeviceGuard(plan.device), preserved_random_state(plan.stage.uses_torch, plan.device), \
+            capture_prints() as printed:
+        result = _train(plan, progress, live, prepared)
+    return result.replace(printed=printed.text) if printed.text else result
 
 
 def run_ladder(options: Options, *, data: Dataset | None = None,
@@ -149,12 +152,12 @@ def _train(plan: Plan, progress: Callable[[Tracker], None] | None,
     ns = prepare_namespace(plan)
     if live is not None:
         progress = _with_live_frames(progress, live, stage, ns, plan.data, lambda: start)
-    tracker = Tracker(options.epochs, progress=_stop_when_diverged(progress))
+    tracker = Tracker(options.epochs, progress=uncaptured(_stop_when_diverged(progress)))
     params = stage_parameters(stage, ns)
     tracker.start(params)
     ns["tracker"] = tracker
     if prepared is not None:
-        prepared(ns)
+        uncaptured(prepared)(ns)
     stopped: Stop | None = None
     notes: tuple[str, ...] = ()
     replayed: float | None = None  # with --cuda-graph: the replays alone

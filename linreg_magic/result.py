@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .data import Dataset
+from .mse import QuadraticMSE
 from .options import Options
 
 if TYPE_CHECKING:
@@ -144,8 +145,6 @@ class Result:
         return self._final_mse(self.data.x_val, self.data.y_val)
 
     def _final_mse(self, x: np.ndarray, y: np.ndarray) -> float:
-        from .mse import QuadraticMSE
-
         with np.errstate(over="ignore", invalid="ignore"):
             return float(QuadraticMSE.of(x, y)(self.intercept, self.coef))
 

@@ -228,15 +228,15 @@ def test_several_features_show_the_reference_predictions_beside_the_students() -
 
 
 def test_a_view_that_fails_says_so_in_one_line_and_the_others_show(run_cell_outputs, monkeypatch) -> None:
-    import linreg_magic.views.student as student_views
+    import linreg_magic.display
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RecursionError("maximum recursion depth exceeded")
 
-    monkeypatch.setattr(student_views, "student_figure", broken)
+    monkeypatch.setattr(linreg_magic.display, "student_figure", broken)
     result, captured = run_cell_outputs("--stage autograd --device cpu --epochs 20", LOOP)
     text = _texts(captured)
-    assert "Figures: not drawn (RecursionError: maximum recursion depth exceeded)." in text
+    assert "Fit and loss figure: not drawn (RecursionError: maximum recursion depth exceeded)." in text
     assert "autograd · cpu" in text and result.verdict.passed
 
 

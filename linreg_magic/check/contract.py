@@ -133,6 +133,19 @@ def stage_classes(stage: Stage) -> dict[str, type]:
 
 def describe_value(name: str, value: Any, options: Options) -> str:
     """A short description of one provided value (its type, shape, device)."""
+    described = _describe_kind(name, value)
+    if described is None and "torch" in sys.modules:
+        described = _describe_torch(name, value)
+    if described is not None:
+        return described
+    if name == "device":
+        return f"{value!r} (the device chosen by --device {options.device})"
+    if name == "n_hidden" and not value:
+        return "0 (no hidden layer)"
+    return repr(value)
+
+
+def _describe_kind(name: str, value: Any) -> str | None:
     if isinstance(value, types.ModuleType):
         return f"import {value.__name__}" + (f" as {name}" if name != value.__name__ else "")
     if isinstance(value, np.ndarray):
@@ -143,14 +156,7 @@ def describe_value(name: str, value: Any, options: Options) -> str:
         return "torchviz's make_dot: make_dot(loss) draws a tensor's autograd graph"
     if isinstance(value, type):
         return f"class {value.__name__}, as the stage's code defines it"
-    described = _describe_torch(name, value) if "torch" in sys.modules else None
-    if described is not None:
-        return described
-    if name == "device":
-        return f"{value!r} (the device chosen by --device {options.device})"
-    if name == "n_hidden" and not value:
-        return "0 (no hidden layer)"
-    return repr(value)
+    return None
 
 
 def _describe_torch(name: str, value: Any) -> str | None:

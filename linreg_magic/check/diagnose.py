@@ -29,7 +29,6 @@ from .verdict import Edit, Finding, FindingKind, Severity
 __all__ = ["trajectory_findings"]
 
 K = FindingKind
-TENSOR_NAMES = {"x_train": "x_train_tensor", "y_train": "y_train_tensor"}
 
 
 def trajectory_findings(ev: Evidence) -> list[Finding]:
@@ -40,7 +39,7 @@ def trajectory_findings(ev: Evidence) -> list[Finding]:
     if traj.epochs == 0 or not np.any(traj.path != traj.path[0]):
         return _no_training(ev)
     if traj.loop is None and ev.plan.options.epochs > 1:
-        return [ev.finding(K.NO_TRAINING, Severity.MISTAKE, "your code has no loop that trains the "
+        return [ev.mistake(K.NO_TRAINING, "your code has no loop that trains the "
                            "parameters: it changed them once", "train in a loop: for epoch in "
                            "range(n_epochs): forward pass, loss, gradients, update", None)]
     if ev.expected is None:
@@ -68,7 +67,7 @@ def _no_training(ev: Evidence) -> list[Finding]:
     backward = ev.run.probe is not None and ev.run.probe.total > 0
     what = ("loss.backward() filled the gradients, but nothing updated the parameters with them"
             if backward else "nothing in your code changed them")
-    return [ev.finding(K.NO_TRAINING, Severity.MISTAKE, f"your code did not change the parameters the "
+    return [ev.mistake(K.NO_TRAINING, f"your code did not change the parameters the "
                        f"stage reads ({', '.join(_names(ev))}): {what}",
                        "update them once per epoch: with torch.no_grad(): b -= lr * b.grad (or "
                        "optimizer.step())" if ev.plan.stage.uses_torch else
@@ -84,7 +83,7 @@ def _optimizer_params(ev: Evidence, kind: str) -> Finding:
     edits = fixes.insert_after(ev.source, line, statement, ev.source.indent(line)) if line else ()
     theirs = ("the b and w provided, not the ones" if names == ("b", "w") else
               "the model provided, not the one")
-    return ev.finding(K.OPTIMIZER_PARAMS, Severity.MISTAKE, f"optimizer.step() ran, but the optimizer "
+    return ev.mistake(K.OPTIMIZER_PARAMS, f"optimizer.step() ran, but the optimizer "
                       f"updates {theirs} your code made"
                       + (f" (cell line {line})" if line else ""),
                       f"make the optimizer for yours: {statement}", line, edits)
@@ -102,8 +101,9 @@ def _epochs(ev: Evidence) -> list[Finding]:
     text = (f"your loop ran {ran:,} epochs{how}, the stage's --epochs is {wanted:,}: every epoch "
             "follows gradient descent")
     reach = "and ends at the answer" if severity is Severity.NOTE else "but ends farther from the answer"
-    return [ev.finding(K.EPOCHS, severity, f"{text}, {reach}", "loop over range(n_epochs) (n_epochs is "
-                       f"{wanted:,}, from --epochs)", line, edits)]
+    found = ev.note if severity is Severity.NOTE else ev.mistake
+    return [found(K.EPOCHS, f"{text}, {reach}", f"loop over range(n_epochs) (n_epochs is {wanted:,}, from "
+                  "--epochs)", line, edits)]
 
 
 def _epochs_source(ev: Evidence) -> tuple[int | None, tuple[Edit, ...], str]:
@@ -133,7 +133,7 @@ def _diverged_alike(ev: Evidence) -> list[Finding]:
     linear = not ev.plan.options.hidden
     note = divergence_note(epoch, float("inf"), ev.plan.options.lr, ev.plan.data,
                            what="the loss", linear=linear)
-    return [ev.finding(K.DIVERGED, Severity.NOTE, "your code follows the reference exactly, and with "
+    return [ev.note(K.DIVERGED, "your code follows the reference exactly, and with "
                        f"--lr {ev.plan.options.lr:g} gradient descent {note}", "use the learning rate "
                        "the advice gives", None)]
 
@@ -171,7 +171,7 @@ def _late_step(ev: Evidence) -> Finding:
         edits = (*(e for line in moved for e in fixes.delete(ev.source, line)),
                  Edit(back, ev.source.text(back), after))
     line = steps[0].lineno if steps else None
-    return ev.finding(K.DYNAMICS, Severity.MISTAKE, "in epoch 1 your parameters did not move, and every "
+    return ev.mistake(K.DYNAMICS, "in epoch 1 your parameters did not move, and every "
                       "later step uses the gradients of the epoch before: the update runs before "
                       "loss.backward() has computed this epoch's gradients", "update after "
                       "loss.backward(): forward pass, loss, backward, step, zero_grad", line, edits)
@@ -191,7 +191,7 @@ def _flipped(ev: Evidence, params: list[str]) -> Finding:
         edits.extend(_maximize_edits(ev))
     line = lines[0].lineno if lines else (edits[0].line if edits else None)
     which = " and ".join(params) if ev.plan.stage.returns == "bw" else "the parameters"
-    return ev.finding(K.FLIPPED_SIGN, Severity.MISTAKE, f"{which} moved along the gradient, uphill: the "
+    return ev.mistake(K.FLIPPED_SIGN, f"{which} moved along the gradient, uphill: the "
                       "loss grows every epoch" + (f" (cell line {line})" if line else ""),
                       "gradient descent subtracts the gradient: b = b - lr * b_grad (b -= lr * b.grad)",
                       line, tuple(edits))
@@ -211,8 +211,8 @@ def _gradient(ev: Evidence, factors: dict[str, float | None]) -> list[Finding]:
         return [_shape(ev)]
     if ops.numpy_operands and ev.plan.stage.uses_torch:
         where = ops.numpy_operands[0]
-        tensors = fixes.replace_all(ev.source, where, TENSOR_NAMES, word=True)
-        return [ev.finding(K.NUMPY_DATA, Severity.MISTAKE, f"cell line {where} computes with the numpy "
+        tensors = fixes.replace_all(ev.source, where, fixes.TENSOR_NAMES, word=True)
+        return [ev.mistake(K.NUMPY_DATA, f"cell line {where} computes with the numpy "
                            "arrays x_train/y_train", "use x_train_tensor and y_train_tensor", where,
                            tensors)]
     frozen = [n for n, k in factors.items() if k is not None and abs(k) < 1e-9]
@@ -226,10 +226,10 @@ def _gradient(ev: Evidence, factors: dict[str, float | None]) -> list[Finding]:
             mirrored = re.sub(rf"\b{moved[0]}(_grad\b|\b)", rf"{frozen[0]}\1", ev.source.text(line).strip())
             edits = fixes.insert_after(ev.source, line, mirrored, ev.source.indent(line))
         verb = "never changes" if len(frozen) == 1 else "never change"
-        return [ev.finding(K.NO_TRAINING, Severity.MISTAKE, f"{' and '.join(frozen)} {verb}: your "
+        return [ev.mistake(K.NO_TRAINING, f"{' and '.join(frozen)} {verb}: your "
                            f"loop updates {' and '.join(moved)} only", f"update {frozen[0]} as well",
                            line, edits)]
-    return [ev.finding(K.GRADIENT, Severity.MISTAKE, "your first step differs from gradient descent on the "
+    return [ev.mistake(K.GRADIENT, "your first step differs from gradient descent on the "
                        "mean squared error: the gradients point another way",
                        "check the forward pass (yhat = b + w * x_train_tensor), the loss (the mean of "
                        "the squared errors) and the gradient formulas", None)]
@@ -245,7 +245,7 @@ def _shape(ev: Evidence) -> Finding:
                                                           ".reshape(-1)": ""}))
     shown = " and ".join(str(s) for s in shapes)
     where = f" (made on cell line {makers[0]})" if makers else ""
-    return ev.finding(K.SHAPE, Severity.MISTAKE, f"cell line {line} combines shapes {shown}, which "
+    return ev.mistake(K.SHAPE, f"cell line {line} combines shapes {shown}, which "
                       f"broadcast into {joined}: every prediction is compared with every target{where}",
                       "keep predictions and targets shaped (N, 1), as x_train_tensor and y_train_tensor "
                       "are", line, tuple(edits))
@@ -257,7 +257,7 @@ def _later(ev: Evidence, epoch: int) -> list[Finding]:
     accumulated = probe.accumulated() if probe is not None else None
     if accumulated is not None:
         return [_no_zero_grad(ev, accumulated)]
-    return [ev.finding(K.DYNAMICS, Severity.MISTAKE, f"your first {epoch - 1} epoch(s) follow the reference; "
+    return [ev.mistake(K.DYNAMICS, f"your first {epoch - 1} epoch(s) follow the reference; "
                        f"from epoch {epoch} on your steps differ from gradient descent's",
                        "make every epoch the same: forward pass, loss, gradients, one update", None)]
 
@@ -281,13 +281,12 @@ def _optimizer_settings(ev: Evidence) -> list[Finding]:
     changes = {**swap, **{f", {k}={v}": "" for k, v in changed.items()},
                **{f", {k}={float(v):g}": "" for k, v in changed.items()}}
     edits = tuple(e for line in lines[:1] for e in fixes.replace_all(ev.source, line, changes))
-    severity = Severity.NOTE if reaches(ev) else Severity.MISTAKE
-    ending = ("and it reaches the answer" if severity is Severity.NOTE else
-              "and it ends farther from the answer")
-    return [ev.finding(K.OPTIMIZER_SETTINGS, severity, f"your optimizer uses {what}: its steps differ from "
-                       f"the stage's plain gradient descent from epoch {ev.parted_at}, {ending}",
-                       "use the stage's optimizer: optim.SGD(..., lr=lr) with nothing else",
-                       lines[0] if lines else None, edits)]
+    arrives = reaches(ev)
+    ending = "and it reaches the answer" if arrives else "and it ends farther from the answer"
+    found = ev.note if arrives else ev.mistake
+    return [found(K.OPTIMIZER_SETTINGS, f"your optimizer uses {what}: its steps differ from the stage's "
+                  f"plain gradient descent from epoch {ev.parted_at}, {ending}", "use the stage's "
+                  "optimizer: optim.SGD(..., lr=lr) with nothing else", lines[0] if lines else None, edits)]
 
 
 def _no_zero_grad(ev: Evidence, accumulated: tuple[str, np.ndarray, np.ndarray]) -> Finding:
@@ -299,7 +298,7 @@ def _no_zero_grad(ev: Evidence, accumulated: tuple[str, np.ndarray, np.ndarray])
         indent = " " * site.body_indent
         text = ev.source.text(site.end_line)
         edits = (Edit(site.end_line, text, (text, *(indent + s for s in statements))),) if text else ()
-    return ev.finding(K.NO_ZERO_GRAD, Severity.MISTAKE, f"the gradients accumulate: in epoch 2 "
+    return ev.mistake(K.NO_ZERO_GRAD, f"the gradients accumulate: in epoch 2 "
                       f"{name}.grad held {_short(held)} while that epoch's gradient was {_short(raw)}; "
                       "backward() adds to .grad", f"zero the gradients after every update: "
                       f"{'; '.join(statements)}",
@@ -325,7 +324,7 @@ def _unreplayed(ev: Evidence) -> list[Finding]:
     mine, _ = answer_gap(ev)
     if np.isfinite(mine) and mine < 1e-3:
         return []
-    return [ev.finding(K.DYNAMICS, Severity.MISTAKE, "your parameters do not fit the stage's code (their "
+    return [ev.mistake(K.DYNAMICS, "your parameters do not fit the stage's code (their "
                        "shapes differ), and they end away from the answer",
                        "shape b and w as the ones provided (see %linreg contract)", None)]
 

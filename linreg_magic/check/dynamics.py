@@ -226,7 +226,7 @@ def outputs(model: Any, trajectory: Trajectory, rows: np.ndarray, x: np.ndarray)
         return functional_call(model, {**p, **buffers}, (inputs,))
 
     with torch.no_grad():
-        return vmap(evaluate)(params).reshape(len(rows), len(x)).numpy()
+        return np.asarray(vmap(evaluate)(params).reshape(len(rows), len(x)).numpy(), dtype=np.float64)
 
 
 def parted(mine: tuple[np.ndarray, np.ndarray], theirs: tuple[np.ndarray, np.ndarray],

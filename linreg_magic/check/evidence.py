@@ -6,6 +6,7 @@ code used."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,10 +67,23 @@ class Evidence:
     def trajectory(self) -> Trajectory | None:
         return self.run.trajectory
 
-    def finding(self, kind: FindingKind, severity: Severity, text: str, fix: str, line: int | None,
+    def mistake(self, kind: FindingKind, text: str, fix: str, line: int | None = None,
                 edits: tuple[Edit, ...] = ()) -> Finding:
-        """A finding about cell line ``line`` (its source is quoted)."""
-        return Finding(kind, severity, text, fix, line, self.source.text(line).strip(), edits)
+        """A mistake on cell line ``line`` (its source is quoted), fixed by ``edits``."""
+        return self._quoting(Finding(kind, Severity.MISTAKE, text, fix, line, "", edits))
+
+    def note(self, kind: FindingKind, text: str, fix: str, line: int | None = None,
+             edits: tuple[Edit, ...] = ()) -> Finding:
+        """A note: right numbers, reached another way than the stage's."""
+        return self._quoting(Finding(kind, Severity.NOTE, text, fix, line, "", edits))
+
+    def hint(self, kind: FindingKind, text: str, fix: str, line: int | None = None,
+             edits: tuple[Edit, ...] = ()) -> Finding:
+        """A hint: worth knowing, whatever the level."""
+        return self._quoting(Finding(kind, Severity.HINT, text, fix, line, "", edits))
+
+    def _quoting(self, finding: Finding) -> Finding:
+        return dataclasses.replace(finding, source=self.source.text(finding.line).strip())
 
     @property
     def epochs(self) -> int:
@@ -102,17 +116,16 @@ def gather(plan: Plan, source: Source, run: Execution, reference: Replay,
     trajectory = run.trajectory
     evidence.unreadable = unreadable(plan, run.scope)
     if trajectory is None or evidence.unreadable is not None:
-        evidence.unreadable = evidence.unreadable or evidence.finding(
-            K.MISSING_RESULT, Severity.MISTAKE, "your code left nothing the stage can read", CONTRACT, None)
+        evidence.unreadable = evidence.unreadable or evidence.mistake(
+            K.MISSING_RESULT, "your code left nothing the stage can read", CONTRACT)
         return evidence
     model = trajectory.model if trajectory.model is not None else run.scope.get("model")
     try:
         student = student_result(plan, run, trajectory, model, evidence)
     except Exception as exc:  # a model that cannot be evaluated as a function of x
-        evidence.unreadable = evidence.finding(
-            K.MISSING_RESULT, Severity.MISTAKE, f"your model could not be evaluated as a function of x "
-            f"({type(exc).__name__}: {str(exc)[:160]})", "make forward(x) return the prediction for x",
-            None)
+        evidence.unreadable = evidence.mistake(
+            K.MISSING_RESULT, f"your model could not be evaluated as a function of x "
+            f"({type(exc).__name__}: {str(exc)[:160]})", "make forward(x) return the prediction for x")
         return evidence
     evidence.student = student
     evidence.expected = _expected(plan, trajectory, model, reference, run.provided.get("model"))
@@ -131,16 +144,7 @@ K = FindingKind
 def unreadable(plan: Plan, scope: dict[str, Any]) -> Finding | None:
     """Why the stage cannot read the body's result (None: it can)."""
     if plan.stage.returns == "model":
-        model = scope.get("model")
-        if not hasattr(model, "parameters"):
-            what = "" if model is None else f" (it is a {type(model).__name__})"
-            return Finding(K.MISSING_RESULT, Severity.MISTAKE, "your code must leave the trained nn.Module "
-                           f"in a variable called `model`{what}", CONTRACT)
-        if not list(model.parameters()):  # type: ignore[union-attr]
-            return Finding(K.NO_PARAMETER, Severity.MISTAKE, f"your model ({type(model).__name__}) has no "
-                           "parameters: there is nothing to train", "give it layers with parameters, e.g. "
-                           "nn.Linear(1, 1), or nn.Parameter attributes")
-        return None
+        return _unreadable_model(scope.get("model"))
     missing = [n for n in ("b", "w") if n not in scope]
     if missing:
         return Finding(K.MISSING_RESULT, Severity.MISTAKE, f"your code must leave {' and '.join(missing)} "
@@ -154,6 +158,18 @@ def unreadable(plan: Plan, scope: dict[str, Any]) -> Finding | None:
         if values.size != size:
             return Finding(K.MISSING_RESULT, Severity.MISTAKE, f"`{name}` should hold {size} number(s); it "
                            f"has shape {values.shape}", CONTRACT)
+    return None
+
+
+def _unreadable_model(model: Any) -> Finding | None:
+    if not hasattr(model, "parameters"):
+        what = "" if model is None else f" (it is a {type(model).__name__})"
+        return Finding(K.MISSING_RESULT, Severity.MISTAKE, "your code must leave the trained nn.Module "
+                       f"in a variable called `model`{what}", CONTRACT)
+    if not list(model.parameters()):
+        return Finding(K.NO_PARAMETER, Severity.MISTAKE, f"your model ({type(model).__name__}) has no "
+                       "parameters: there is nothing to train", "give it layers with parameters, e.g. "
+                       "nn.Linear(1, 1), or nn.Parameter attributes")
     return None
 
 

@@ -13,7 +13,10 @@ import re
 from .reading import Source
 from .verdict import Edit
 
-__all__ = ["add_keyword", "delete", "insert_after", "insert_first", "replace", "replace_all",
+#: The tensors the stages make from the numpy data, by the numpy name.
+TENSOR_NAMES = {"x_train": "x_train_tensor", "y_train": "y_train_tensor"}
+
+__all__ = ["TENSOR_NAMES", "add_keyword", "delete", "insert_after", "insert_first", "replace", "replace_all",
            "wrap_no_grad", "wrap_parameter"]
 
 

@@ -10,9 +10,8 @@ from typing import Any
 import numpy as np
 
 from . import fixes
-from .diagnose import TENSOR_NAMES
 from .evidence import GRAPH_LIMIT, Evidence
-from .verdict import Finding, FindingKind, Severity
+from .verdict import Finding, FindingKind
 
 __all__ = ["hints", "stage_notes"]
 
@@ -26,15 +25,15 @@ def stage_notes(ev: Evidence) -> list[Finding]:
     if ev.graph_nodes > GRAPH_LIMIT:
         found.append(_graph_grows(ev))
     if ev.not_linear:
-        found.append(ev.finding(K.NOT_LINEAR, Severity.NOTE, "your model is not a linear function of x "
+        found.append(ev.note(K.NOT_LINEAR, "your model is not a linear function of x "
                                 f"(its predictions are up to {ev.not_linear:.2g} away from any straight "
                                 "line, relative to y): this lesson fits a line, and the reference's layers "
                                 "are all linear", "use only nn.Linear layers, with nothing between them",
                                 None))
     if ev.run.ops.numpy_operands and ev.plan.stage.uses_torch:
         line = ev.run.ops.numpy_operands[0]
-        edits = fixes.replace_all(ev.source, line, TENSOR_NAMES, word=True)
-        found.append(ev.finding(K.NUMPY_DATA, Severity.NOTE, f"cell line {line} computes with the numpy "
+        edits = fixes.replace_all(ev.source, line, fixes.TENSOR_NAMES, word=True)
+        found.append(ev.note(K.NUMPY_DATA, f"cell line {line} computes with the numpy "
                                 "array x_train (or y_train): torch copies it into a float64 tensor on the "
                                 "CPU every time, and on a GPU it fails", "use x_train_tensor and "
                                 "y_train_tensor, the tensors on the device", line, edits))
@@ -46,23 +45,23 @@ def _taught(ev: Evidence) -> list[Finding]:
     theirs, mine = ev.stage_features, ev.features
     found: list[Finding] = []
     if theirs.tensors and not mine.tensors:
-        found.append(ev.finding(K.STAGE, Severity.NOTE, "your code computes with numpy arrays; this stage "
+        found.append(ev.note(K.STAGE, "your code computes with numpy arrays; this stage "
                                 "is about torch tensors on the device", "use the tensors provided: "
                                 "x_train_tensor, y_train_tensor, and b and w as tensors", None))
     elif theirs.backward and not mine.backward:
         line = _first(ev, r"\w*grad\w*\s*=(?!=)")
-        found.append(ev.finding(K.STAGE, Severity.NOTE, "your code writes the gradients by hand"
+        found.append(ev.note(K.STAGE, "your code writes the gradients by hand"
                                 + _on(line) + "; this stage is about loss.backward(), which computes them "
                                 "for you", "call loss.backward() and use b.grad and w.grad", line))
     if theirs.optimizer and not mine.optimizer and mine.tensors:
         line = _update_line(ev)
-        found.append(ev.finding(K.STAGE, Severity.NOTE, "your code updates the parameters by hand"
+        found.append(ev.note(K.STAGE, "your code updates the parameters by hand"
                                 + _on(line) + "; this stage is about optimizer.step() and "
                                 "optimizer.zero_grad()", "let the optimizer provided update them: "
                                 "optimizer.step(), then optimizer.zero_grad()", line))
     if theirs.loss_function and not mine.loss_function and mine.tensors:
         line = _first(ev, r"\*\*\s*2|\.pow\(2\)")
-        found.append(ev.finding(K.STAGE, Severity.NOTE, "your code computes the mean squared error by hand"
+        found.append(ev.note(K.STAGE, "your code computes the mean squared error by hand"
                                 + _on(line) + "; this stage is about nn.MSELoss", "use the loss function "
                                 "provided: loss = loss_fn(yhat, y_train_tensor)", line))
     return found
@@ -93,7 +92,7 @@ def _graph_grows(ev: Evidence) -> Finding:
     updates = sorted({n.lineno for name in names for n in ev.source.updates(name)
                       if not ev.source.in_no_grad(n)})
     edits = fixes.wrap_no_grad(ev.source, updates) if _consecutive(updates) else ()
-    return ev.finding(K.GRAPH_GROWS, Severity.NOTE, "your parameters require gradients, so every update "
+    return ev.note(K.GRAPH_GROWS, "your parameters require gradients, so every update "
                       "becomes part of autograd's graph: by the last epoch the loss's graph reaches back "
                       "through every epoch (memory and time grow with the epochs)",
                       "update them under `with torch.no_grad():` (in the tensors stage, create them "
@@ -109,12 +108,12 @@ def hints(ev: Evidence) -> list[Finding]:
     found = _forward_calls(ev) + _to_device(ev) + _modes(ev) + _start(ev)
     losses = ev.run.scope.get("losses")
     if isinstance(losses, list) and losses and getattr(losses[-1], "grad_fn", None) is not None:
-        found.append(ev.finding(K.LOSSES_GRAPH, Severity.HINT, "`losses` holds each epoch's loss tensor "
+        found.append(ev.hint(K.LOSSES_GRAPH, "`losses` holds each epoch's loss tensor "
                                 "with its whole graph", "append loss.item() to keep only the number",
                                 None))
     for warning in ev.run.warnings:
         if not warning.startswith("__array_wrap__"):
-            found.append(ev.finding(K.WARNING, Severity.HINT, f"warning from your code: {warning}", "",
+            found.append(ev.hint(K.WARNING, f"warning from your code: {warning}", "",
                                     None))
     return found
 
@@ -125,7 +124,7 @@ def _forward_calls(ev: Evidence) -> list[Finding]:
     if not lines:
         return []
     edits = tuple(e for line in lines for e in fixes.replace(ev.source, line, ".forward(", "("))
-    return [ev.finding(K.FORWARD_CALL, Severity.HINT, f"cell line {', '.join(map(str, lines))} calls "
+    return [ev.hint(K.FORWARD_CALL, f"cell line {', '.join(map(str, lines))} calls "
                        ".forward(x)", "call model(x) instead: calling the module runs PyTorch's hooks "
                        "around forward; .forward(x) skips them", lines[0], edits)]
 
@@ -137,7 +136,7 @@ def _to_device(ev: Evidence) -> list[Finding]:
         if isinstance(inner, ast.Call) and any(k.arg == "requires_grad" for k in inner.keywords) \
                 and call.args:
             edits = fixes.add_keyword(ev.source, call, "device", ev.source.segment(call.args[0]))
-            found.append(ev.finding(K.TO_DEVICE, Severity.HINT, f"cell line {call.lineno}: .to(device) "
+            found.append(ev.hint(K.TO_DEVICE, f"cell line {call.lineno}: .to(device) "
                                     "after requires_grad=True works on the CPU only because .to('cpu') "
                                     "returns the same tensor; on a GPU it makes a copy whose .grad stays "
                                     "None", "pass device=device to torch.randn instead", call.lineno,
@@ -152,7 +151,7 @@ def _modes(ev: Evidence) -> list[Finding]:
         return []
     if not model.training:
         line = next((c.lineno for c in ev.source.calls("eval")), None)
-        return [ev.finding(K.EVAL_MODE, Severity.HINT, "your model was in evaluation mode (model.eval()) "
+        return [ev.hint(K.EVAL_MODE, "your model was in evaluation mode (model.eval()) "
                            "while it trained: for these layers it makes no difference, but dropout and "
                            "batch norm behave differently", "call model.train() at the start of every "
                            "epoch", line)]
@@ -161,7 +160,7 @@ def _modes(ev: Evidence) -> list[Finding]:
     except (OSError, TypeError):
         teaches = False
     if teaches and not ev.source.calls("train"):
-        return [ev.finding(K.TRAIN_MODE, Severity.HINT, "your loop never calls model.train(): it makes no "
+        return [ev.hint(K.TRAIN_MODE, "your loop never calls model.train(): it makes no "
                            "difference for these layers, but the book's loop starts every epoch with it",
                            "call model.train() at the start of every epoch", None)]
     return []
@@ -176,7 +175,7 @@ def _start(ev: Evidence) -> list[Finding]:
     theirs = np.array([reference.intercept_path[0], *np.ravel(reference.coef_path[0])])
     if mine.shape == theirs.shape and np.allclose(mine, theirs, rtol=1e-6, atol=1e-7):
         return []
-    return [ev.finding(K.START, Severity.HINT, "your code starts from other parameters than the stage's "
+    return [ev.hint(K.START, "your code starts from other parameters than the stage's "
                        f"(b={mine[0]:.4g}, w={_vector(mine[1:])} against b={theirs[0]:.4g}, "
                        f"w={_vector(theirs[1:])}); it is compared with gradient descent from its own start",
                        "", None)]

@@ -182,7 +182,9 @@ def _make_first_epochs() -> type:
             kwargs = kwargs or {}
             out = func(*args, **kwargs)
             with contextlib.suppress(Exception):  # watching must never break the student's code
-                _note(self.seen, self.filename, getattr(func, "__name__", ""), args, kwargs, out)
+                line = _cell_line(self.filename)
+                if line is not None:
+                    _note(self.seen, line, getattr(func, "__name__", ""), (args, kwargs))
             return out
 
     return _Mode
@@ -221,7 +223,7 @@ def _cell_line(filename: str | None, depth: int = 8) -> int | None:
     """The cell line that led to this torch call (0 for code that is not a cell's)."""
     if filename is None:
         return 0
-    frame = sys._getframe(3)
+    frame = sys._getframe(2)
     for _ in range(depth):
         if frame is None:
             return None
@@ -231,10 +233,8 @@ def _cell_line(filename: str | None, depth: int = 8) -> int | None:
     return None
 
 
-def _note(seen: OpsSeen, filename: str | None, name: str, args: Any, kwargs: Any, out: Any) -> None:
-    line = _cell_line(filename)
-    if line is None:
-        return
+def _note(seen: OpsSeen, line: int, name: str, call: tuple[Any, Any]) -> None:
+    args, kwargs = call
     if name == "backward":
         seen.backward.append(line)
     elif name in ("sum", "mean"):

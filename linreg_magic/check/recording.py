@@ -260,6 +260,10 @@ class LoopRecorder:
         if not _finite(segment.blocks, start, index + 1):
             raise Diverged(max(epoch, 1), float("nan"))
 
+    def trajectory(self) -> Trajectory | None:
+        """The training loop's record (see :func:`training`)."""
+        return training(self)
+
     def table(self, segment: _Segment) -> np.ndarray:
         """A segment's rows on the host, float64 (one copy from the device)."""
         if segment.device is None:
@@ -268,47 +272,6 @@ class LoopRecorder:
 
         used = torch.cat(segment.blocks)[: segment.count] if segment.blocks else None
         return host_array(used) if used is not None else np.empty((0, 0))
-
-    # -- the training loop -----------------------------------------------------------------
-    def trajectory(self) -> Trajectory | None:
-        """The training loop's rows (see :class:`Trajectory`), or the body's start and end
-        when no loop changed the parameters; None when nothing was recorded."""
-        tables = [self.table(s) for s in self.segments]
-        runs: dict[tuple[int, int], list[_Row]] = {}
-        for row in self.rows:
-            runs.setdefault((row.loop, row.run), []).append(row)
-        best: tuple[tuple[int, int], tuple[int, int]] | None = None
-        for key, rows in runs.items():
-            if key[0] < 0 or len({r.segment for r in rows}) != 1:
-                continue
-            values = tables[rows[0].segment][[r.index for r in rows]]
-            changes = int(np.sum(np.any(values[1:] != values[:-1], axis=1))) if len(values) > 1 else 0
-            if changes:
-                rank = (-rows[0].depth, len(rows))
-                if best is None or rank > best[1]:
-                    best = (key, rank)
-        if best is not None:
-            return self._of_run(best[0], runs[best[0]], tables)
-        return self._start_and_end(runs.get((-1, 1), []), tables)
-
-    def _of_run(self, key: tuple[int, int], rows: list[_Row], tables: list[np.ndarray]) -> Trajectory:
-        segment = self.segments[rows[0].segment]
-        path = tables[rows[0].segment][[r.index for r in rows]]
-        if len(path) > 1 and rows[-1].event == STOPPED and np.array_equal(path[-1], path[-2]):
-            path = path[:-1]  # stopped before the iteration under way changed anything
-        finished = rows[-1].event == EXIT
-        return Trajectory(segment.names, segment.shapes, path, len(path) - 1, finished, key[0],
-                          self.models.get(key))
-
-    def _start_and_end(self, rows: list[_Row], tables: list[np.ndarray]) -> Trajectory | None:
-        if not rows:
-            return None
-        first, last = rows[0], rows[-1]
-        segment = self.segments[last.segment]
-        end = tables[last.segment][last.index]
-        start = tables[first.segment][first.index] if first.segment == last.segment else end
-        path = np.stack([start, end]) if np.any(start != end) else start[None]
-        return Trajectory(segment.names, segment.shapes, path, len(path) - 1, True, None)
 
 
 def _finite(blocks: list[Any], start: int, stop: int) -> bool:
@@ -324,3 +287,46 @@ def _host_flat(value: Any) -> np.ndarray:
     if hasattr(value, "detach") and value.device.type == "cpu" and value.numel() == 1:
         return np.array([value.item()], dtype=np.float64)
     return host_array(value).reshape(-1)
+
+
+def training(recorder: LoopRecorder) -> Trajectory | None:
+    """The training loop's rows (see :class:`Trajectory`), or the body's start and end
+    when no loop changed the parameters; None when nothing was recorded."""
+    tables = [recorder.table(s) for s in recorder.segments]
+    runs: dict[tuple[int, int], list[_Row]] = {}
+    for row in recorder.rows:
+        runs.setdefault((row.loop, row.run), []).append(row)
+    best: tuple[tuple[int, int], tuple[int, int]] | None = None
+    for key, rows in runs.items():
+        if key[0] < 0 or len({r.segment for r in rows}) != 1:
+            continue
+        values = tables[rows[0].segment][[r.index for r in rows]]
+        changes = int(np.sum(np.any(values[1:] != values[:-1], axis=1))) if len(values) > 1 else 0
+        if changes:
+            rank = (-rows[0].depth, len(rows))
+            if best is None or rank > best[1]:
+                best = (key, rank)
+    if best is not None:
+        return _of_run(recorder, best[0], runs[best[0]], tables)
+    return _start_and_end(recorder, runs.get((-1, 1), []), tables)
+
+
+def _of_run(recorder: LoopRecorder, key: tuple[int, int], rows: list[_Row],
+            tables: list[np.ndarray]) -> Trajectory:
+    segment = recorder.segments[rows[0].segment]
+    path = tables[rows[0].segment][[r.index for r in rows]]
+    if len(path) > 1 and rows[-1].event == STOPPED and np.array_equal(path[-1], path[-2]):
+        path = path[:-1]  # stopped before the iteration under way changed anything
+    finished = rows[-1].event == EXIT
+    return Trajectory(segment.names, segment.shapes, path, len(path) - 1, finished, key[0],
+                      recorder.models.get(key))
+
+def _start_and_end(recorder: LoopRecorder, rows: list[_Row], tables: list[np.ndarray]) -> Trajectory | None:
+    if not rows:
+        return None
+    first, last = rows[0], rows[-1]
+    segment = recorder.segments[last.segment]
+    end = tables[last.segment][last.index]
+    start = tables[first.segment][first.index] if first.segment == last.segment else end
+    path = np.stack([start, end]) if np.any(start != end) else start[None]
+    return Trajectory(segment.names, segment.shapes, path, len(path) - 1, True, None)

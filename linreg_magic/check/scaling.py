@@ -79,7 +79,7 @@ def _half_gradients(ev: Evidence) -> Finding | None:
         return None
     edits = tuple(e for n in lines for e in fixes.replace(ev.source, n.lineno, ev.source.segment(n.value),
                                                           f"2 * {ev.source.segment(n.value)}"))
-    return ev.finding(K.GRADIENT, Severity.MISTAKE, "your gradients are half the mean squared error's "
+    return ev.mistake(K.GRADIENT, "your gradients are half the mean squared error's "
                       f"(cell line {lines[0].lineno}): the derivative of error ** 2 is 2 * error",
                       "put the 2 back: b_grad = 2 * error.mean(), w_grad = 2 * (x_train * error).mean()",
                       lines[0].lineno, edits)
@@ -103,7 +103,7 @@ def _second_backward(ev: Evidence, passes: int) -> Finding:
     line = calls[-1].lineno if len(calls) >= 2 else None
     edits = fixes.delete(ev.source, line) if line else ()
     lines = ", ".join(str(c.lineno) for c in calls)
-    return ev.finding(K.SECOND_BACKWARD, Severity.MISTAKE, f"backward() ran {passes} times every epoch"
+    return ev.mistake(K.SECOND_BACKWARD, f"backward() ran {passes} times every epoch"
                       + (f" (cell lines {lines})" if lines else "") + f": .grad adds them up, so each "
                       f"step is {passes} times the gradient's", "call loss.backward() once per epoch",
                       line, edits)
@@ -116,7 +116,7 @@ def _loss_sum(ev: Evidence, n: int) -> Finding:
         edits.extend(fixes.replace_all(ev.source, line, {".sum()": ".mean()", "np.sum(": "np.mean(",
                                                          "'sum'": "'mean'", '"sum"': '"mean"'}))
     first = lines[0] if lines else None
-    return ev.finding(K.LOSS_SUM, Severity.MISTAKE, f"your gradients are {n} times the mean squared "
+    return ev.mistake(K.LOSS_SUM, f"your gradients are {n} times the mean squared "
                       f"error's ({n} is the number of training points): the loss (or the gradient) sums "
                       "the squared errors instead of averaging them"
                       + (f" (cell line {first})" if first else ""),
@@ -141,7 +141,8 @@ def _own_lr(ev: Evidence, effective: float, k: float) -> Finding:
         how = "reaches the answer" if arrives else "does not get as near the answer as the reference"
         text = (f"your steps are {k:.3g} times the reference's: gradient descent with lr={effective:.3g}"
                 f"{', from ' + named if named else ''}, where the stage's --lr is {option:g}; it {how}")
-    return ev.finding(K.OWN_LR if named else K.STEP_FACTOR, severity, text, fix, line, edits)
+    found = ev.note if severity is Severity.NOTE else ev.mistake
+    return found(K.OWN_LR if named else K.STEP_FACTOR, text, fix, line, edits)
 
 
 def _lr_source(ev: Evidence, effective: float) -> tuple[int | None, tuple[Edit, ...], str]:
