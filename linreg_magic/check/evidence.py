@@ -280,8 +280,10 @@ def _graph(run: Execution, evidence: Evidence) -> tuple[dict[str, Any] | None, s
         loss = getattr(tracker, "last_loss", None)
     stage = evidence.plan.stage
     if getattr(loss, "grad_fn", None) is None:
-        if stage.graph_note and (not stage.uses_torch or "loss" not in run.scope):
+        if stage.graph_note:  # the stage itself has no graph (numpy, hand-written gradients)
             return None, stage.graph_note
+        if hasattr(loss, "requires_grad"):
+            return None, "your loss does not require gradients, so autograd recorded no graph for it"
         return None, ("your code left no `loss` tensor with an autograd graph (name the last "
                       "epoch's loss `loss` to see its graph)")
     evidence.graph_nodes = graph_size(loss)

@@ -111,7 +111,18 @@ def _numbers(ev: Evidence) -> tuple[Comparison, ...]:
                             _near(student.coef, expected.coef, tol)),
                  Comparison("epochs", (float(ev.epochs),), (float(ev.plan.options.epochs),),
                             ev.epochs == ev.plan.options.epochs)]
-    return (*rows, *_gradient_rows(ev))
+    return (*rows, *_parting_row(ev), *_gradient_rows(ev))
+
+
+def _parting_row(ev: Evidence) -> list[Comparison]:
+    """Where the two trajectories part: b and w after that epoch, yours and the reference's."""
+    epoch, student = ev.parted_at, ev.student
+    expected = ev.expected.result if ev.expected is not None else None
+    if epoch is None or student is None or expected is None or epoch >= len(expected.intercept_path):
+        return []
+    mine = (float(student.intercept_path[epoch]), *np.ravel(student.coef_path[epoch]))
+    theirs = (float(expected.intercept_path[epoch]), *np.ravel(expected.coef_path[epoch]))
+    return [Comparison(f"b, w after epoch {epoch}", tuple(mine), tuple(theirs), False)]
 
 
 def _gradient_rows(ev: Evidence) -> list[Comparison]:

@@ -125,15 +125,6 @@ class Source:
         found = [n for n in self.nodes() if isinstance(n, ast.stmt) and n.lineno == line]
         return max(found, key=lambda n: n.col_offset) if found else None
 
-    def loop_body_end(self, line: int) -> ast.stmt | None:
-        """The last statement of the innermost loop around ``line``."""
-        node = self.statement(line)
-        loops = [a for a in self.ancestors(node)] if node is not None else []
-        for loop in loops:
-            if isinstance(loop, (ast.For, ast.AsyncFor, ast.While)) and loop.body:
-                return loop.body[-1]
-        return None
-
     def segment(self, node: ast.AST) -> str:
         return ast.get_source_segment("\n" + self.body, node) or ""
 

@@ -123,7 +123,7 @@ class LoopRecorder:
         self.models: dict[tuple[int, int], Any] = {}
         self.listeners: list[Callable[[int], None]] = []
         self._interval = interval
-        self._next_check = time.perf_counter() + interval
+        self._next_check: float | None = None  # set at the first epoch
         self._thread = threading.get_ident()
         self.broken: str | None = None
 
@@ -253,6 +253,8 @@ class LoopRecorder:
                 raise Diverged(max(epoch, 1), float(row[~np.isfinite(row)][0]))
             return
         now = time.perf_counter()
+        if self._next_check is None:
+            self._next_check = now + self._interval
         if now < self._next_check:
             return
         self._next_check = now + self._interval

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Diverged, prepare_namespace, stage_parameters, synchronize
+from ..engine import Diverged, prepare_namespace, synchronize
 from ..plan import Plan
 from ..result import Stop, StopKind
 from ..session import preserved_random_state
@@ -194,8 +194,3 @@ def _message(exc: BaseException) -> str:
         return str(exc)
     except Exception:  # an exception whose __str__ fails
         return f"<{type(exc).__name__} whose message could not be read>"
-
-
-def provided_parameters(plan: Plan, provided: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters the namespace gave the body."""
-    return stage_parameters(plan.stage, provided)

@@ -25,7 +25,7 @@ __all__ = ["drawn_make_dot", "plot_student_fit", "plot_student_loss", "plot_stud
            "student_figure"]
 
 REFERENCE_COLOR = "#222222"
-PARTED_COLOR = "#ff7f0e"
+PARTED_COLOR = "#8e44ad"
 
 
 def _label(run: StudentRun) -> str:
