@@ -23,8 +23,8 @@ from .mse import QuadraticMSE
 if TYPE_CHECKING:
     from .data import Dataset
 
-__all__ = ["OPTION", "LrSource", "divergence_note", "largest_stable_lr", "lr_advice", "round_below",
-           "safe_lr", "stable"]
+__all__ = ["OPTION", "LrSource", "divergence_note", "diverging_note", "largest_stable_lr", "lr_advice",
+           "round_below", "safe_lr", "stable"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,12 @@ def lr_advice(lr: float, data: Dataset, *, linear: bool = True, source: LrSource
                 "so the learning rate alone does not make this linear model diverge")
     return (f"{named} is below the linear model's limit {limit:.3g}, but a hidden layer makes the "
             f"loss surface steeper than the linear model's; {source.advise(round_below(lr / 10))}")
+
+
+def diverging_note(epoch: int, lr: float, data: Dataset, *, linear: bool = True) -> str:
+    """Says that a run that finished was still moving away from the answer, and why."""
+    return (f"still diverging at epoch {epoch}: the training loss grew over the run; "
+            f"{lr_advice(lr, data, linear=linear)}")
 
 
 def divergence_note(epoch: int, value: float, lr: float, data: Dataset, what: str = "the loss",

@@ -175,8 +175,9 @@ def test_a_diverged_ladder_s_table_is_compact_and_says_how_each_run_ended(diverg
                                      f"{numpy_run.train_loss:.4g}", f"{numpy_run.val_loss:.4g}"]
     assert lines[1].endswith("still diverging at epoch 100")
     assert lines[2].endswith("diverged at epoch 19 (the loss became inf)")
-    assert lines[-2] == ("numpy: still diverging at epoch 100: the training loss grew over the run "
-                         "(lr=5); try a smaller --lr")
+    assert lines[-2] == ("numpy: still diverging at epoch 100: the training loss grew over the run; lr=5 is "
+                         "above 0.806, the largest stable learning rate for this data (2/lambda_max of the "
+                         "MSE's Hessian 2A'A/n); try --lr 0.5")
     assert lines[-1] == ("tensors, autograd, optimizer, loss, module, nested, sequential: "
                          f"{torch_runs[0].stopped}")
     markup = compare_html(diverged_results)

@@ -71,7 +71,7 @@ class _Segment:
     names: tuple[str, ...]
     shapes: tuple[tuple[int, ...], ...]
     device: Any  # a torch.device for device tables, None for host rows
-    host: list[np.ndarray] = field(default_factory=list)
+    host: list[np.ndarray] = field(default_factory=list)  # blocks of BLOCK rows, float64
     blocks: list[Any] = field(default_factory=list)
     count: int = 0
     checked: int = 0  # rows up to here were found finite
@@ -228,14 +228,16 @@ class LoopRecorder:
 
     def _write(self, segment: _Segment, values: tuple[Any, ...]) -> int:
         index = segment.count
+        block, offset = divmod(index, BLOCK)
+        total = sum(int(np.prod(s)) for s in segment.shapes)
         if segment.device is None:
-            segment.host.append(np.concatenate([_host_flat(v) for v in values]))
+            if block == len(segment.host):
+                segment.host.append(np.empty((BLOCK, total)))
+            segment.host[block][offset] = np.concatenate([_host_flat(v) for v in values])
         else:
             import torch
 
-            block, offset = divmod(index, BLOCK)
             if block == len(segment.blocks):
-                total = sum(int(np.prod(s)) for s in segment.shapes)
                 segment.blocks.append(torch.empty((BLOCK, total), dtype=values[0].dtype,
                                                   device=segment.device))
             flat = [v.detach().reshape(-1).to(segment.device) for v in values]
@@ -248,7 +250,7 @@ class LoopRecorder:
         device, one read of a flag a few times a second."""
         epoch = self.epoch - 1 if event == ITERATION else self.epoch
         if segment.device is None:
-            row = segment.host[index]
+            row = segment.host[index // BLOCK][index % BLOCK]
             if not np.all(np.isfinite(row)):
                 raise Diverged(max(epoch, 1), float(row[~np.isfinite(row)][0]))
             return
@@ -269,7 +271,7 @@ class LoopRecorder:
     def table(self, segment: _Segment) -> np.ndarray:
         """A segment's rows on the host, float64 (one copy from the device)."""
         if segment.device is None:
-            return np.stack(segment.host) if segment.host else np.empty((0, 0))
+            return np.concatenate(segment.host)[: segment.count] if segment.host else np.empty((0, 0))
         import torch
 
         used = torch.cat(segment.blocks)[: segment.count] if segment.blocks else None

@@ -94,6 +94,9 @@ def _syntax(plan: Plan, source: Source, exc: SyntaxError | ValueError) -> Studen
     else:  # e.g. a NUL character pasted into the cell
         error = StudentError("SyntaxError", str(exc), ())
     where = f" at cell line {error.line}" if error.line else ""
+    text = source.text(error.line).strip()
+    fix = ("IPython's %magics and !commands do not run inside a %%linreg body: run that line in a cell "
+           "of its own" if text.startswith(("%", "!")) else "fix the line the error points at")
     verdict = not_run(FindingKind.SYNTAX, f"your code did not run: {error.kind}{where}: {error.message}",
-                      "fix the line the error points at", error.line, source.text(error.line).strip())
+                      fix, error.line, text)
     return StudentRun(plan.name, None, None, verdict, error=error)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from ..lr import diverging_note
 from ..result import BOOK
 from .figures import TRAIN_COLOR, TRUE_COLOR, sample
 from .tables import BOOK_DIGITS, _num
@@ -64,8 +65,7 @@ def run_note(result: Result) -> str | None:
     if result.stopped:
         return result.stopped.text
     if result.diverging:
-        return (f"still diverging at epoch {result.epochs}: the training loss grew over the run "
-                f"(lr={result.options.lr:g}); try a smaller --lr")
+        return diverging_note(result.epochs, result.options.lr, result.data, linear=not result.options.hidden)
     return None
 
 

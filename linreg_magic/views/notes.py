@@ -46,8 +46,7 @@ def data_note(result: Result, advice: bool = True) -> str:
     ref = np.array([result.reference.intercept, *result.reference.coef])
     learned = np.array([result.intercept, *result.coef])
     if not np.isfinite(learned).all():
-        parts.append(f"Diverged: the learning rate {result.options.lr:g} is too large for these "
-                     f"data; try a smaller --lr" + (" or --scale standard." if not data.scaled else "."))
+        parts.append(f"Diverged: {lr_advice(result.options.lr, data, linear=not result.options.hidden)}.")
     elif result.diverging:
         linear = not result.options.hidden
         parts.append(f"Diverging: the training loss grew from {result.losses[0]:.3g} to "
