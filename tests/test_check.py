@@ -213,6 +213,9 @@ def test_the_views_show_the_students_path_beside_the_references(run_cell_outputs
     assert parted.get_xdata()[0] == 2
     reference = next(line for line in loss.lines if line.get_gid() == "reference-loss")
     np.testing.assert_allclose(reference.get_ydata(), run.expected.losses)
+    failed = run_student(options, "for epoch in range(n_epochs):\n    b -= lr\n")  # refused: a leaf
+    assert failed.result.epochs == 0
+    assert [t.get_text() for t in plot_student_loss(failed).texts] == ["no epoch of your loop finished"]
     _, captured = run_cell_outputs("--stage autograd --device cpu --epochs 100 --show fit,loss,surface", body)
     assert len(_pngs(captured)) == 2
 

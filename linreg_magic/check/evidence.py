@@ -95,7 +95,7 @@ def reference_run(plan: Plan) -> Replay:
     probes: list[GradientProbe] = []
 
     def attach(ns: dict[str, Any]) -> None:
-        if plan.stage.uses_torch:
+        if plan.stage.uses_torch and not plan.options.cuda_graph:  # no hooks inside a captured graph
             probe = GradientProbe(lambda: ns["tracker"].epoch + 1)
             probe.watch(stage_parameters(plan.stage, ns))
             probes.append(probe)
