@@ -180,12 +180,12 @@ def test_an_mps_run_is_recorded_in_float64_on_the_host() -> None:
 
 def _recorded(body: str, returns: str = "bw", scope: dict[str, object] | None = None):  # type: ignore[no-untyped-def]
     """Run ``body`` instrumented, as a cell body runs, and return the recorder's trajectory."""
-    from linreg_magic.check.instrument import LOOP, instrument, parse
+    from linreg_magic.check.instrument import ITERATE, LOOP, instrument, parse
     from linreg_magic.check.recording import LoopRecorder
 
     namespace: dict[str, object] = {"torch": torch, "np": np, **(scope or {})}
     recorder = LoopRecorder(returns, namespace, limit=10_000)
-    namespace[LOOP] = recorder
+    namespace[LOOP], namespace[ITERATE] = recorder, recorder.iterate
     code = instrument(parse(body), "<recorded>")
     recorder.snapshot()
     exec(code.code, namespace)
@@ -200,6 +200,8 @@ def test_a_cell_bodys_loop_is_recorded_whatever_updates_its_parameters() -> None
         "in a function": ("def step(b, w):\n    return b + 1, w * 2\n"
                           "for i in range(4):\n    b, w = step(b, w)\n"),
         "a while loop": "i = 0\nwhile i < 4:\n    b = b + 1\n    w = w * 2\n    i += 1\n",
+        "a comprehension": ("def step():\n    b.add_(1)\n    w.mul_(2)\n    return 0\n"
+                            "done = [step() for i in range(4)]\n"),
     }
     for name, body in bodies.items():
         trajectory = _recorded(body, scope={"b": torch.zeros(1), "w": torch.ones(1)})

@@ -291,18 +291,26 @@ def _optimizer_settings(ev: Evidence) -> list[Finding]:
 
 def _no_zero_grad(ev: Evidence, accumulated: tuple[str, np.ndarray, np.ndarray]) -> Finding:
     name, raw, held = accumulated
-    site = next((s for s in ev.loops if ev.trajectory and s.id == ev.trajectory.loop), None)
     statements = _zero_statements(ev)
-    edits: tuple[Edit, ...] = ()
-    if site is not None:
-        indent = " " * site.body_indent
-        text = ev.source.text(site.end_line)
-        edits = (Edit(site.end_line, text, (text, *(indent + s for s in statements))),) if text else ()
+    line, indent = _after_update(ev)
+    text = ev.source.text(line)
+    edits = (Edit(line, text, (text, *(indent + s for s in statements))),) if line and text else ()
     return ev.mistake(K.NO_ZERO_GRAD, f"the gradients accumulate: in epoch 2 "
                       f"{name}.grad held {_short(held)} while that epoch's gradient was {_short(raw)}; "
                       "backward() adds to .grad", f"zero the gradients after every update: "
-                      f"{'; '.join(statements)}",
-                      site.end_line if site else None, edits)
+                      f"{'; '.join(statements)}", line, edits)
+
+
+def _after_update(ev: Evidence) -> tuple[int | None, str]:
+    """Where zeroing the gradients goes: after ``optimizer.step()`` (wherever it is), else
+    after the training loop's last statement."""
+    steps = [c for c in ev.source.calls("step") if isinstance(c.func, ast.Attribute)]
+    if len(steps) == 1 and steps[0].lineno == steps[0].end_lineno:
+        return steps[0].lineno, ev.source.indent(steps[0].lineno)
+    site = next((s for s in ev.loops if ev.trajectory and s.id == ev.trajectory.loop), None)
+    if site is None or site.comprehension:
+        return None, ""
+    return site.end_line, " " * site.body_indent
 
 
 def _zero_statements(ev: Evidence) -> tuple[str, ...]:

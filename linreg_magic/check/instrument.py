@@ -9,6 +9,8 @@ student's lines:
   top of each iteration and after it: the loop recorder reads the parameters there
   (:mod:`linreg_magic.check.recording`).  Inside a function, ``scope`` is its
   ``locals()``.
+* ``__linreg_iterate__(ID, iterable)`` around the first iterable of a comprehension
+  (``[step() for _ in range(n_epochs)]`` is a training loop too).
 * ``raise __linreg_return__(value)`` for a ``return`` outside any function (the body
   of a stage's ``model_training``, pasted from the code view, ends with one).
 * ``__linreg_show__(value)`` for a last expression statement, which a cell shows.
@@ -23,10 +25,11 @@ from copy import deepcopy
 from dataclasses import dataclass
 from types import CodeType
 
-__all__ = ["ENTER", "EXIT", "ITERATION", "LOOP", "RETURN", "SHOW", "Instrumented", "LoopSite",
+__all__ = ["ENTER", "EXIT", "ITERATE", "ITERATION", "LOOP", "RETURN", "SHOW", "Instrumented", "LoopSite",
            "instrument", "parse"]
 
 LOOP, RETURN, SHOW = "__linreg_loop__", "__linreg_return__", "__linreg_show__"
+ITERATE = "__linreg_iterate__"
 ENTER, ITERATION, EXIT = 0, 1, 2
 
 
@@ -41,6 +44,7 @@ class LoopSite:
     depth: int
     body_indent: int
     in_function: bool
+    comprehension: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,9 +81,37 @@ def instrument(tree: ast.Module, filename: str) -> Instrumented:
     if copy.body and isinstance(copy.body[-1], ast.Expr):  # the cell's value, shown
         last = copy.body[-1]
         copy.body[-1] = ast.copy_location(ast.Expr(_call(SHOW, [last.value])), last)
+    _Comprehensions(sites).visit(copy)
     copy.body = _block(copy.body, sites, depth=0, in_function=False)
     ast.fix_missing_locations(copy)
     return Instrumented(compile(copy, filename, "exec"), tuple(sites))
+
+
+class _Comprehensions(ast.NodeTransformer):
+    """Wraps the first iterable of every comprehension, so its iterations are recorded."""
+
+    def __init__(self, sites: list[LoopSite]) -> None:
+        self.sites = sites
+        self.depth = 0
+
+    def _loop(self, node: ast.AST) -> ast.AST:
+        self.depth += isinstance(node, (ast.For, ast.While))
+        self.generic_visit(node)
+        self.depth -= isinstance(node, (ast.For, ast.While))
+        return node
+
+    visit_For = visit_While = _loop
+
+    def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp) -> ast.AST:
+        self.generic_visit(node)
+        site = LoopSite(len(self.sites), node.lineno, node.end_lineno or node.lineno, self.depth,
+                        node.col_offset, False, comprehension=True)
+        self.sites.append(site)
+        first = node.generators[0]
+        first.iter = ast.copy_location(_call(ITERATE, [ast.Constant(site.id), first.iter]), first.iter)
+        return node
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension
 
 
 def _call(name: str, args: list[ast.expr]) -> ast.Call:

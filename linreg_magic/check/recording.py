@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,6 +167,14 @@ class LoopRecorder:
         index = self._write(segment, tuple(params.values()))
         self.rows.append(_Row(loop, run, event, self.segments.index(segment), index, len(self.stack)))
         self._check(segment, index, event)
+
+    def iterate(self, loop: int, iterable: Iterable[Any]) -> Iterator[Any]:
+        """A comprehension's iterations, recorded as a loop's (``__linreg_iterate__``)."""
+        self(loop, ENTER)
+        for item in iterable:
+            self(loop, ITERATION)
+            yield item
+        self(loop, EXIT)
 
     def stopped(self) -> None:
         """The body stopped inside a loop (Ctrl-C, an error): the outermost open loop's last

@@ -25,7 +25,7 @@ from ..session import preserved_random_state
 from ..stage import call_step
 from .contract import body_imports, body_tools
 from .guard import MatplotlibState, torch_modes
-from .instrument import EXIT, LOOP, RETURN, SHOW, Instrumented
+from .instrument import EXIT, ITERATE, LOOP, RETURN, SHOW, Instrumented
 from .probes import FirstEpochs, GradientProbe, OpsSeen, OptimizerWatch
 from .recording import LoopRecorder, Trajectory, watched
 
@@ -118,7 +118,7 @@ def execute(plan: Plan, body: Instrumented, filename: str, uncalled: list[str],
         ns = prepare_namespace(plan)
         scope = _scope(plan, ns, None)
         recorder = LoopRecorder(stage.returns, scope, limit=4 * plan.options.epochs + 4096, aliases=aliases)
-        scope[LOOP] = recorder
+        scope[LOOP], scope[ITERATE] = recorder, recorder.iterate
         run = Execution(scope, dict(ns), recorder=recorder)
         _observe(run, recorder, filename, stage.uses_torch)
         recorder.snapshot()

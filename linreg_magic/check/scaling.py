@@ -102,6 +102,8 @@ def _gradient_factor(ev: Evidence) -> float | None:
 
 def _second_backward(ev: Evidence, passes: int) -> Finding:
     calls = [c for c in ev.source.calls("backward") if ev.source.in_loop(c)]
+    if len(calls) < 2:  # the epoch's step may be a function the loop calls
+        calls = ev.source.calls("backward")
     line = calls[-1].lineno if len(calls) >= 2 else None
     edits = fixes.delete(ev.source, line) if line else ()
     lines = ", ".join(str(c.lineno) for c in calls)
