@@ -1,13 +1,30 @@
 """A student's own code for a stage, run and judged by what it does.
 
-The ``%%linreg`` cell body is the student's code (:mod:`.contract` says what it is
-given and must leave).  It runs recorded (:mod:`.running`, :mod:`.recording`):
-every epoch of its training loop, whatever it is called, without the student
-writing anything for it.  The verdict (:mod:`.verdict`) compares that trajectory
-with the stage's own code started from the student's own starting point
-(:mod:`.dynamics`), epoch by epoch, on the function the model computes, and names
-what the code did (:mod:`.diagnose`, :mod:`.explain`, :mod:`.hints`) with the
-student's line and a fix.  All rendering is in :mod:`linreg_magic.views.verdict`.
+The ``%%linreg`` cell body is the student's code.  The concerns, in the order a check
+meets them:
+
+contract
+    :mod:`.contract`: what a body is given (the stage's namespace before its training
+    loop, ``make_dot``, ``tracker``, the stage's model classes) and what it must leave.
+running
+    :mod:`.instrument` compiles the body with its loops recorded; :mod:`.running` runs
+    it contained (errors as the student's own traceback, Ctrl-C, the session restored);
+    :mod:`.probes` watch its backward passes, optimizer steps and first epochs' torch
+    operations.
+recording
+    :mod:`.recording`: every epoch of the body's training loop, whatever it is called
+    and however it updates the parameters, without the student writing anything.
+findings
+    :mod:`.evidence` gathers the student's run as a Result and the reference dynamics
+    from their own start (:mod:`.dynamics`: the stage's own code, replayed);
+    :mod:`.diagnose` and :mod:`.scaling` read the trajectory, :mod:`.explain` an
+    exception, :mod:`.hints` the rest; :mod:`.reading` finds the student's lines and
+    :mod:`.fixes` the edits that fix them.
+verdict
+    :mod:`.verdict` holds the nouns (Level, FindingKind, Finding, Edit, Verdict);
+    :mod:`.judge` puts a verdict together; :mod:`.student` is ``run_student``.
+
+All rendering is in :mod:`linreg_magic.views.verdict` and :mod:`linreg_magic.views.student`.
 """
 
 from .contract import Contract, contract
