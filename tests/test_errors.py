@@ -66,7 +66,9 @@ def test_the_session_goes_on_after_an_error_in_the_body(ip, run_cell_outputs) ->
 
 @pytest.fixture
 def user_state() -> Iterator[dict[str, object]]:
-    """The global states a failed cell must leave alone, saved and compared after."""
+    """The global states a failed cell must leave alone, saved and compared after
+    (the generators are put back as the test found them)."""
+    found = (random.getstate(), np.random.get_state(), torch.random.get_rng_state())
     random.seed(11)
     np.random.seed(11)
     torch.manual_seed(11)
@@ -76,6 +78,9 @@ def user_state() -> Iterator[dict[str, object]]:
              "figures": plt.get_fignums()}
     yield saved
     plt.close(fig)
+    random.setstate(found[0])
+    np.random.set_state(found[1])
+    torch.random.set_rng_state(found[2])
 
 
 def _assert_unchanged(saved: dict[str, object]) -> None:

@@ -15,6 +15,7 @@ CUDA = pytest.mark.skipif(not torch.cuda.is_available(),
                           reason="needs a CUDA GPU: this machine's torch sees none")
 
 
+@pytest.mark.changes_session("random")
 def test_the_book_data_is_the_books():
     data = make_data(Options())
     assert data.x.shape == (100, 1)
@@ -133,6 +134,7 @@ def test_sequential_end_to_end_map_is_the_product_of_the_layers():
     assert result.intercept == pytest.approx(float(b_eff[0]), abs=1e-6)
 
 
+@pytest.mark.changes_session("random")
 def test_a_run_leaves_the_global_random_states_alone():
     import random
 

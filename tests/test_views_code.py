@@ -149,6 +149,7 @@ def test_bad_code_and_diff_commands_are_one_usage_error(ip, line: str, message: 
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.changes_session("user namespace")
 def test_a_stage_defined_in_the_notebook_shows_its_code_and_its_diff(ip) -> None:  # type: ignore[no-untyped-def]
     from IPython.utils.capture import capture_output
 
@@ -185,6 +186,7 @@ register_stage(Stage(name="zero", title="Zero", summary="from zero", model_train
             ip.user_ns.pop(name, None)
 
 
+@pytest.mark.changes_session("warnings.filters")
 def test_diff_keeps_indentation_through_nbconvert_html_export():
     import nbformat
     from nbconvert import HTMLExporter
