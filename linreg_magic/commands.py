@@ -141,6 +141,11 @@ def compare_stages(rest: list[str], values: dict[str, Any]) -> list[Result]:
     ran = {r.stage for r in results}
     skipped = [s.name for s in ladder() if s.name not in ran and (stages is None or s.name in stages)]
     note = f"Not run: {', '.join(skipped)} ({'; '.join(needs)})." if skipped else ""
+    from .result import StopKind
+
+    last = results[-1].stopped
+    if last is not None and last.kind is StopKind.INTERRUPTED:  # Ctrl-C stopped the whole ladder
+        note = "Stopped by Ctrl-C" + (f": {', '.join(skipped)} did not run." if skipped else ".")
     show_compare(results, note)
     return results
 

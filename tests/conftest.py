@@ -22,6 +22,17 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 matplotlib.use("Agg")
 
 
+def _load_the_stages() -> None:
+    """Import every stage once, before any test: importing torch.nn and torch.jit adds
+    torch's own warning filters, a change of the library's, not of a test's."""
+    from linreg_magic.registry import ladder
+
+    ladder()
+
+
+_load_the_stages()
+
+
 class _TestShell(InteractiveShell):
     """A real InteractiveShell that tolerates %matplotlib (no GUI here)."""
 
