@@ -93,7 +93,9 @@ def line_gap(result: Result) -> tuple[float, str]:
     rms = float(np.sqrt(np.mean((learned - closed) ** 2)))
     spread = float(data.y_train.std())
     if spread > 0:
-        return rms / spread, f"{rms / spread:.0%} of y's standard deviation"
+        share = rms / spread
+        words = f"{share:.0%} of" if share < 10 else f"{share:.3g} times"
+        return share, f"{words} y's standard deviation"
     return rms, f"{rms:.3g} (in y's units)"
 
 
@@ -120,6 +122,8 @@ def _settling_advice(result: Result, gap: float) -> str:
     seen = curvatures[curvatures > curvatures[-1] * 1e-12]  # flat directions move nothing
     factors = np.abs(1 - 2 * lr * seen)
     slowest = float(factors.max())
+    if slowest > 1 + 1e-9:
+        return f"More epochs would make it worse: {lr_advice(lr, data)}."
     if slowest >= 1 - 1e-9:
         return (f"At lr={lr:g} the steepest direction of the loss surface flips sign every "
                 f"epoch without shrinking (lr is on the stability limit), so more epochs cannot "
