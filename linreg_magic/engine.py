@@ -262,7 +262,7 @@ def model_parameters(model: Any) -> dict[str, Any]:
     (``nn.Identity()``, an empty ``nn.Sequential()``): there is nothing to learn."""
     params = dict(model.named_parameters())
     if not params:
-        raise usage_error(f"`model` is a {type(model).__name__} with no parameters, so it has "
+        raise usage_error(f"`model` ({type(model).__name__}) has no parameters, so there is "
                           "nothing to learn", "a linear regression model holds a slope and an "
                           "intercept, e.g. nn.Linear(n_features, 1)",
                           "Build the model with parameters, e.g. model = nn.Linear(1, 1)")
