@@ -135,8 +135,10 @@ def test_bad_data_options_are_one_usage_error_line(ip, line: str, message: str) 
 def test_a_missing_column_lists_the_frame_s_columns(ip) -> None:  # type: ignore[no-untyped-def]
     ip.user_ns["df"] = pd.DataFrame({"height": [1.0, 2.0], "weight": [3.0, 4.0]})
     try:
-        with pytest.raises(UsageError, match=r"df has no column 'age'\. Its columns are height, weight"):
+        with pytest.raises(UsageError, match=r"df has no column 'age'\. Its columns are height, weight") \
+                as caught:
             ip.run_line_magic("linreg", "--data user --x df.age --y df.weight")
+        assert type(caught.value) is UsageError
     finally:
         ip.user_ns.pop("df")
 
@@ -159,6 +161,7 @@ def test_a_misspelt_array_name_suggests_the_users_own_arrays_not_ipythons_histor
     finally:
         del ip.user_ns["heights"]
     message = str(excinfo.value)
+    assert type(excinfo.value) is UsageError
     assert "Valid names here are heights" in message and "Did you mean --x heights?" in message
     assert " In" not in message and "Out" not in message
 
