@@ -54,18 +54,19 @@ class QuadraticMSE:
         features = xs.shape[1]
         cov, cross = np.zeros((features, features)), np.zeros(features)
         offset_x, offset_y = np.zeros(features), 0.0
+        # einsum, not BLAS: on thin blocks BLAS's threads cost more than the sums
         for xc, yc in _centred_blocks(xs, yy, mean_x, mean_y):
-            cov += xc.T @ xc
-            cross += yc @ xc
+            cov += np.einsum("ij,ik->jk", xc, xc)
+            cross += np.einsum("i,ij->j", yc, xc)
             offset_x += xc.sum(axis=0)
             offset_y += float(yc.sum())
         cov, cross = cov / n, cross / n
         slopes = np.linalg.lstsq(cov, cross, rcond=None)[0] if features else np.zeros(0)
         grad, floor = np.zeros(features), 0.0
         for xc, yc in _centred_blocks(xs, yy, mean_x, mean_y):
-            r = yc - xc @ slopes
-            grad += r @ xc
-            floor += float(r @ r)
+            r = yc - np.einsum("ij,j->i", xc, slopes)
+            grad += np.einsum("i,ij->j", r, xc)
+            floor += float(np.einsum("i,i->", r, r))
         return cls(mean_x, mean_y, offset_x / n, offset_y / n, cov, slopes, grad / n, floor / n)
 
     @property
