@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .data import Dataset, make_data
-from .device import describe
+from .device import DeviceGuard, describe
 from .errors import UsageError, usage_error
 from .lr import divergence_note
 from .mse import QuadraticMSE
@@ -29,7 +29,8 @@ from .session import guarded
 from .stage import Stage, call_step
 from .tracker import Recording, Tracker
 
-__all__ = ["Diverged", "LiveFrame", "model_parameters", "run", "run_ladder", "run_options", "run_plan"]
+__all__ = ["Diverged", "LiveFrame", "model_parameters", "run", "run_each", "run_ladder", "run_options",
+           "run_plan"]
 
 
 class Diverged(ArithmeticError):
@@ -93,7 +94,7 @@ def run_plan(plan: Plan, *, progress: Callable[[Tracker], None] | None = None,
     never per epoch) and, if it has a ``ready(seconds) -> bool`` method, that method
     says whether a frame is wanted; ``prepared(namespace)``, if given, is called just
     before training."""
-    with guarded(device=plan.device, uses_torch=plan.stage.uses_torch):
+    with DeviceGuard(plan.device), guarded(device=plan.device, uses_torch=plan.stage.uses_torch):
         return _train(plan, progress, live, prepared)
 
 
@@ -110,8 +111,14 @@ def run_ladder(options: Options, *, data: Dataset | None = None,
     Ctrl-C that lands before the interrupted stage has parameters (while it makes
     its tensors) leaves only the finished ones, or re-raises if none finished.
     """
+    return run_each(ladder_plans(options, data, stages))
+
+
+def run_each(plans: list[Plan]) -> list[Result]:
+    """Run the plans in order, as :func:`run_ladder` does: a Ctrl-C stops them all and
+    the finished results come back, the interrupted one last."""
     results: list[Result] = []
-    for plan in ladder_plans(options, data, stages):
+    for plan in plans:
         try:
             result = run_plan(plan)
         except KeyboardInterrupt:

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 from IPython.core.error import UsageError
 
+from .option_kinds import Control
 from .options import Options, OptionSpec, default_true_w, option_specs, usage_error
 
 if TYPE_CHECKING:
@@ -127,35 +128,28 @@ def _control(spec: OptionSpec, value: Any) -> widgets.ValueWidget:
     common: dict[str, Any] = {"description": look.label, "tooltip": spec.help,
                               "style": {"description_width": "96px"},
                               "layout": widgets.Layout(width="100%")}
-    if spec.kind == "stage":
-        from .registry import available_stages
-
-        return widgets.Dropdown(options=available_stages(), value=value, **common)
-    if spec.kind == "device":
-        from .device import available_devices
-
-        choices = ["auto", *available_devices()]
+    control = spec.kind.control
+    if control is Control.MENU:
+        choices = list(spec.kind.menu())
         if value not in choices:
             choices.append(value)
         return widgets.Dropdown(options=choices, value=value, **common)
-    if spec.kind in ("int", "float", "floats") and look.low is not None and look.high is not None:
+    numeric = control in (Control.WHOLE, Control.NUMBER, Control.NUMBERS)
+    if numeric and look.low is not None and look.high is not None:
         low, high = _slider_bounds(spec, look.low, look.high, value)
         if look.log:
             return widgets.FloatLogSlider(value=value, base=10, min=math.log10(low), max=math.log10(high),
                                           step=look.step, readout_format=".3g", **common)
-        if spec.kind == "int":
+        if control is Control.WHOLE:
             return widgets.IntSlider(value=value, min=int(low), max=int(high), step=int(look.step), **common)
         return widgets.FloatSlider(value=value, min=low, max=high, step=look.step, readout_format=".2f",
                                    **common)
-    if spec.kind == "flag":
+    if control is Control.SWITCH:
         return widgets.Checkbox(value=bool(value), indent=False, **common)
-    if spec.kind == "int":
+    if control is Control.WHOLE:
         return widgets.BoundedIntText(value=value, min=spec.low, max=spec.high, **common)
-    if spec.kind == "float":
+    if control is Control.NUMBER:
         return widgets.BoundedFloatText(value=value, min=spec.low, max=spec.high, **common)
-    words: tuple[str, ...] = getattr(spec, "choices", ())  # an option that takes one of a few words
-    if words and spec.kind != "views":
-        return widgets.Dropdown(options=list(words), value=value, **common)
     return widgets.Text(value=str(value), continuous_update=False, **common)
 
 
@@ -173,7 +167,7 @@ def _read(control: widgets.ValueWidget) -> Any:
 def magic_line(options: Options) -> str:
     """The ``%linreg`` line that runs these options."""
     flags = {spec.name: spec.flag for spec in option_specs()}
-    switches = {spec.name for spec in option_specs() if spec.kind == "flag"}
+    switches = {spec.name for spec in option_specs() if spec.kind.control is Control.SWITCH}
     words = ["%linreg", "--stage", options.stage]
     for name, value in options.changed().items():
         if name in switches:

@@ -78,6 +78,6 @@ def test_compare_stopped_by_ctrl_c_shows_what_finished_and_says_what_did_not_run
     assert [r.stage for r in results] == ["numpy", "tensors", interrupting_stage]
     texts = "\n".join(o.data.get("text/plain", "") for o in captured.outputs)
     assert "stopped at epoch 3 of 20 (interrupted)" in texts
-    assert ("Stopped by Ctrl-C: autograd, optimizer, loss, module, nested, sequential did not run."
+    assert ("Stopped by Ctrl-C: autograd, optimizer, loss, module, nested, sequential not run."
             in texts)
     assert "Not run:" not in texts
