@@ -81,3 +81,67 @@ def test_compare_stopped_by_ctrl_c_shows_what_finished_and_says_what_did_not_run
     assert ("Stopped by Ctrl-C: autograd, optimizer, loss, module, nested, sequential not run."
             in texts)
     assert "Not run:" not in texts
+
+
+_MOSTLY_WITHOUT_GRAD = '''
+import pathlib, time, torch
+from linreg_magic import Stage, register_stage
+from linreg_magic.stages import autograd
+
+def mostly_without_grad(x_train_tensor, y_train_tensor, b, w, lr, n_epochs, tracker):
+    pathlib.Path({started!r}).touch()
+    for epoch in range(n_epochs):
+        loss = ((b + w * x_train_tensor - y_train_tensor) ** 2).mean()
+        loss.backward()
+        torch.set_grad_enabled(False)  # what `with torch.no_grad():` does first
+        time.sleep(0.002)  # most of the epoch: a Ctrl-C lands here nearly always
+        b -= lr * b.grad
+        w -= lr * w.grad
+        torch.set_grad_enabled(True)
+        b.grad.zero_()
+        w.grad.zero_()
+        tracker.log(loss, b=b, w=w)
+    return dict(b=b, w=w)
+
+register_stage(Stage(name="mostly-without-grad", title="grad off most of the time",
+                     summary="for tests", data_preparation=autograd.data_preparation,
+                     model_configuration=autograd.model_configuration,
+                     model_training=mostly_without_grad, order=35, returns="bw"))
+'''
+
+
+def _printed(kc, code: str) -> str:  # type: ignore[no-untyped-def]
+    """What ``code`` prints in the kernel (its reply must be ok)."""
+    printed: list[str] = []
+    reply = kc.execute_interactive(code, timeout=60,
+                                   output_hook=lambda m: printed.append(m["content"].get("text", "")))
+    assert reply["content"]["status"] == "ok"
+    return "".join(printed)
+
+
+def test_a_real_ctrl_c_in_a_kernel_leaves_autograd_on_and_the_session_working(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from jupyter_client.manager import start_new_kernel
+
+    started = tmp_path / "started"
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        assert kc.execute_interactive("%load_ext linreg_magic\n" + _MOSTLY_WITHOUT_GRAD.format(
+            started=str(started)), timeout=120)["content"]["status"] == "ok"
+        for _ in range(3):
+            started.unlink(missing_ok=True)
+            msg_id = kc.execute("%linreg --stage mostly-without-grad --device cpu --epochs 100000 "
+                                "--show params")
+            deadline = time.monotonic() + 120
+            while not started.exists():  # training has begun: now Ctrl-C (Jupyter's stop button)
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            km.interrupt_kernel()
+            assert kc.get_shell_msg(timeout=120)["parent_header"]["msg_id"] == msg_id
+            printed = _printed(kc, "print(torch.is_grad_enabled(), _.stopped.kind.name, "
+                                   "_.epochs < 100000)")
+            assert printed.split() == ["True", "INTERRUPTED", "True"]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
