@@ -75,9 +75,7 @@ def _same_namespace(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def _same_arrays(a: Any, b: Any) -> bool:
-    if isinstance(a, tuple) and isinstance(b, tuple):
-        return len(a) == len(b) and all(_same_arrays(x, y) for x, y in zip(a, b))
-    if isinstance(a, list) and isinstance(b, list):
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
         return len(a) == len(b) and all(_same_arrays(x, y) for x, y in zip(a, b))
     if hasattr(a, "shape") or hasattr(b, "shape"):
         return bool(np.array_equal(np.asarray(a), np.asarray(b)))
@@ -109,10 +107,6 @@ def _read_cwd() -> str | None:
         return None
 
 
-def _write_stream(name: str) -> Callable[[Any], None]:
-    return lambda stream: setattr(sys, name, stream)
-
-
 def _python_pieces() -> list[Piece]:
     return [
         Piece("random", random.getstate, random.setstate, same=_same_arrays),
@@ -121,10 +115,10 @@ def _python_pieces() -> list[Piece]:
         Piece("numpy.printoptions", np.get_printoptions, lambda s: np.set_printoptions(**s),
               per_thread=True),
         Piece("warnings.filters", lambda: list(warnings.filters), _write_warning_filters),
-        Piece("sys.stdout", lambda: sys.stdout, _write_stream("stdout"), same=_same_identity,
-              main_thread_only=True),
-        Piece("sys.stderr", lambda: sys.stderr, _write_stream("stderr"), same=_same_identity,
-              main_thread_only=True),
+        Piece("sys.stdout", lambda: sys.stdout, lambda s: setattr(sys, "stdout", s),
+              same=_same_identity, main_thread_only=True),
+        Piece("sys.stderr", lambda: sys.stderr, lambda s: setattr(sys, "stderr", s),
+              same=_same_identity, main_thread_only=True),
         Piece("recursion limit", sys.getrecursionlimit, sys.setrecursionlimit),
         Piece("cwd", _read_cwd, _write_cwd),
         Piece("os.environ", lambda: dict(os.environ), lambda s: _write_mapping(os.environ, s)),
@@ -135,12 +129,22 @@ def _python_pieces() -> list[Piece]:
     ]
 
 
+_CUDNN_FLAGS = ("enabled", "benchmark", "deterministic")
+
+
+def _set_all(target: Any, names: tuple[str, ...], values: tuple[Any, ...]) -> None:
+    for name, value in zip(names, values):
+        setattr(target, name, value)
+
+
 #: Guards that re-entered inference mode's old value; kept alive so that it stays.
 _INFERENCE_RESETS: list[Any] = []
 
 
 def _torch_pieces(device: str) -> list[Piece]:
     import torch
+
+    cudnn = torch.backends.cudnn
 
     def write_inference(mode: bool) -> None:
         context = torch.inference_mode(mode)
@@ -164,37 +168,13 @@ def _torch_pieces(device: str) -> list[Piece]:
         Piece("torch.num_threads", torch.get_num_threads, torch.set_num_threads),
         Piece("torch.matmul_precision", torch.get_float32_matmul_precision,
               torch.set_float32_matmul_precision),
-        Piece("torch.cudnn", _read_cudnn, _write_cudnn),
+        Piece("torch.cudnn", lambda: tuple(getattr(cudnn, k) for k in _CUDNN_FLAGS),
+              lambda s: _set_all(cudnn, _CUDNN_FLAGS, s)),
         Piece("torch.printoptions", lambda: dict(vars(torch._tensor_str.PRINT_OPTS)),
               lambda s: torch.set_printoptions(**s)),
-        Piece("torch.default_device", _read_default_device, _write_default_device),
+        Piece("torch.default_device", torch.get_default_device,  # "cpu" is the default: None
+              lambda s: torch.set_default_device(None if s.type == "cpu" else s)),
     ]
-
-
-def _read_cudnn() -> tuple[bool, bool, bool]:
-    import torch
-
-    cudnn = torch.backends.cudnn
-    return bool(cudnn.enabled), bool(cudnn.benchmark), bool(cudnn.deterministic)
-
-
-def _write_cudnn(saved: tuple[bool, bool, bool]) -> None:
-    import torch
-
-    cudnn = torch.backends.cudnn
-    cudnn.enabled, cudnn.benchmark, cudnn.deterministic = saved
-
-
-def _read_default_device() -> Any:
-    import torch
-
-    return torch.get_default_device()
-
-
-def _write_default_device(saved: Any) -> None:
-    import torch
-
-    torch.set_default_device(None if saved.type == "cpu" else saved)
 
 
 def _accelerator_generators(device: str) -> list[Piece]:

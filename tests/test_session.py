@@ -57,6 +57,7 @@ def _leak_everything(directory: str) -> None:
     plt.figure()
     torch.set_default_dtype(torch.float64)
     torch.set_float32_matmul_precision("medium")
+    torch.backends.cudnn.benchmark = True
     random.seed(0)
     np.random.seed(0)
     torch.manual_seed(0)
@@ -106,6 +107,7 @@ def test_a_run_that_changes_every_global_state_leaves_the_session_as_it_was(
     assert changed_state(before, session_state(ip)) == []
     assert torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
     assert sys.stdout is stdout and not hasattr(builtins, "linreg_leaked")
+    assert torch.get_float32_matmul_precision() == "highest" and not torch.backends.cudnn.benchmark
 
 
 def test_the_same_run_through_the_magic_leaves_the_session_as_it_was(
