@@ -94,8 +94,9 @@ def run_plan(plan: Plan, *, progress: Callable[[Tracker], None] | None = None,
     never per epoch) and, if it has a ``ready(seconds) -> bool`` method, that method
     says whether a frame is wanted; ``prepared(namespace)``, if given, is called just
     before training."""
-    with DeviceGuard(plan.device), guarded(device=plan.device, uses_torch=plan.stage.uses_torch):
-        return _train(plan, progress, live, prepared)
+    with DeviceGuard(plan.device), \
+            guarded(device=plan.device, uses_torch=plan.stage.uses_torch) as guard:
+        return _train(plan, progress, live, prepared, guard.mark)
 
 
 def run_ladder(options: Options, *, data: Dataset | None = None,
@@ -167,9 +168,11 @@ def prepare_namespace(plan: Plan) -> dict[str, Any]:
 
 def _train(plan: Plan, progress: Callable[[Tracker], None] | None,
            live: Callable[[LiveFrame], None] | None = None,
-           prepared: Callable[[dict[str, Any]], None] | None = None) -> Result:
+           prepared: Callable[[dict[str, Any]], None] | None = None,
+           made: Callable[[], None] = lambda: None) -> Result:
     stage, options = plan.stage, plan.options
     ns = prepare_namespace(plan)
+    made()  # what the stage's set-up changed (its seed): see session.Guard.mark
     if live is not None:
         progress = _with_live_frames(progress, live, stage, ns, plan.data, lambda: start)
     tracker = Tracker(options.epochs, progress=_stop_when_diverged(progress))

@@ -25,10 +25,13 @@ error and print options live in context variables): it is always restored, on
 the thread that ran the block.  The rest is process-wide.  A block on the main
 thread restores it unconditionally.  A block on another thread (the widget's
 worker) runs while the user's cells may run on the main thread: there, the
-process-wide state is restored only when nothing else can have changed it - no
-cell was running or ran in the shell, and no other thread entered a guarded
-block, while the block ran - and ``sys.stdout``/``sys.stderr`` are never written
-(they belong to the kernel's thread).  Otherwise the user's values stand.
+process-wide state is restored when nothing else can have changed it (no cell
+was running or ran in the shell, and no other thread entered a guarded block,
+while the block ran); otherwise a piece is restored only if it still holds what
+the run set, as :meth:`Guard.mark` recorded it (the engine marks after a stage's
+set-up, where it seeds the generators), and the user's values stand.
+``sys.stdout``/``sys.stderr`` are never written from another thread (they belong
+to the kernel's thread).
 """
 
 from __future__ import annotations
@@ -279,6 +282,14 @@ class Guard:
     restored: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     block_rc: dict[str, Any] = field(default_factory=dict)
+    parts: list[Piece] = field(default_factory=list)
+    marked: list[Any] | None = None
+
+    def mark(self) -> None:
+        """Record what the block has set so far (call it on the block's thread, right
+        after the block's own set-up): off the main thread, a piece that still holds
+        this value at the end is put back even if a cell ran meanwhile."""
+        self.marked = [part.read() for part in self.parts]
 
     def show_figures(self) -> None:
         """Show the block's figures (PNG, with the rcParams they were made under),
@@ -318,26 +329,27 @@ def guarded(*, device: str = "cpu", uses_torch: bool = True, watch_matplotlib: b
     with _ENTERED_LOCK:
         _ENTERED[thread] += 1
     activity = _activity(thread) if concurrent else ()
-    guard = Guard()
+    guard = Guard(parts=parts)
     try:
         yield guard
     finally:
         alone = not concurrent or (not activity[-1] and _activity(thread) == activity)
         if alone:  # else a figure opened meanwhile may be the user's
             _detach_figures(guard, figures)
-        _restore(guard, parts, before, process_wide=alone, main=not concurrent)
+        _restore(guard, before, alone=alone, main=not concurrent)
 
 
-def _restore(guard: Guard, parts: list[Piece], before: list[Any], *, process_wide: bool,
-             main: bool) -> None:
+def _restore(guard: Guard, before: list[Any], *, alone: bool, main: bool) -> None:
     on_main = threading.current_thread() is threading.main_thread()
-    for part, saved in zip(parts, before):
-        if not part.per_thread and not process_wide:
-            continue
+    marked = guard.marked if guard.marked is not None else [None] * len(before)
+    for part, saved, ours in zip(guard.parts, before, marked):
         if part.main_thread_only and not (main and on_main):
             continue
         try:
-            if not part.same(saved, part.read()):
+            now = part.read()
+            if part.same(saved, now):
+                continue
+            if part.per_thread or alone or (guard.marked is not None and part.same(ours, now)):
                 part.write(saved)
                 guard.restored.append(part.name)
         except Exception as exc:  # the others are still put back

@@ -317,3 +317,36 @@ def test_a_worker_run_leaves_what_a_cell_run_meanwhile_set(
     assert torch.initial_seed() == 77
     assert figure.number in plt.get_fignums()
     plt.close(figure)
+
+
+def _paused_training(x_train_tensor, y_train_tensor, b, w, lr, n_epochs, tracker):  # type: ignore[no-untyped-def]
+    _GATE.started.set()
+    assert _GATE.go.wait(60)
+    return autograd.model_training(x_train_tensor, y_train_tensor, b, w, lr, n_epochs, tracker)
+
+
+@pytest.mark.changes_session("random")
+def test_a_worker_run_started_from_a_cell_puts_back_the_seed_its_stage_set(ip, stage_of) -> None:  # type: ignore[no-untyped-def]
+    stage = stage_of("paused", _paused_training)
+    torch.manual_seed(3)
+    state = torch.random.get_rng_state()
+    out: dict[str, Any] = {}
+
+    def start() -> None:  # what widget.run() does from a cell: train on the worker, return
+        worker = threading.Thread(target=lambda: out.update(result=linreg_magic.run(
+            stage=stage, device="cpu", epochs=20)))
+        out["worker"] = worker
+        _GATE.started.clear()
+        _GATE.go.clear()
+        worker.start()
+        assert _GATE.started.wait(60)  # the run has begun while the cell runs
+
+    ip.user_ns["start_training"] = start
+    try:
+        assert ip.run_cell("start_training()").success
+    finally:
+        _GATE.go.set()
+        out["worker"].join(60)
+        ip.user_ns.pop("start_training")
+    assert out["result"].initial["b"][0] == pytest.approx(0.3367, abs=1e-4)  # its stage seeded 42
+    assert torch.equal(torch.random.get_rng_state(), state)  # and nothing drew since: put back
