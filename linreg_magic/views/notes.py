@@ -128,7 +128,7 @@ def _settling_advice(result: Result, gap: float) -> str:
         return (f"At lr={lr:g} the steepest direction of the loss surface flips sign every "
                 f"epoch without shrinking (lr is on the stability limit), so more epochs cannot "
                 f"help; try --lr {safe_lr(data):g}.")
-    more = int(np.ceil(np.log(CLOSE_ENOUGH / gap) / np.log(slowest)))
+    more = max(1, int(np.ceil(np.log(CLOSE_ENOUGH / gap) / np.log(max(slowest, 1e-300)))))
     if factors.argmax() == len(factors) - 1 and 2 * lr * seen[-1] > 1:
         return (f"At lr={lr:g} the steepest direction oscillates and settles slowly (about "
                 f"{more:,} more epochs); a smaller --lr such as {safe_lr(data):g} settles faster.")
