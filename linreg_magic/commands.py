@@ -35,6 +35,7 @@ from .options import Options, spec_for
 from .plan import Plan, check_stage_data, check_stage_options
 from .registry import available_stages, ladder
 from .user_namespace import user_namespace
+from .views.compare import ComparedRuns
 
 __all__ = ["compare_stages", "execute", "has_code", "list_stages", "run_stage", "show_stage_code",
            "show_stage_contract", "show_stage_diff"]
@@ -230,7 +231,7 @@ def compare_stages(rest: list[str], values: dict[str, Any]) -> Made:
     unrun = runnable[len(results):]
     if unrun:
         notes.append(f"Stopped by Ctrl-C: {', '.join(unrun)} not run.")
-    return Made(results, lambda: show_compare(results, " ".join(notes)))
+    return Made(ComparedRuns(results), lambda: show_compare(results, " ".join(notes)))
 
 
 def _refusals(options: Options, data: Any) -> dict[str, UsageError]:

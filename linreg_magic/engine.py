@@ -22,6 +22,7 @@ from .lr import divergence_note
 from .mse import QuadraticMSE
 from .options import Options
 from .plan import Plan, check_stage_data, check_stage_options, resolve
+from .printed import capture_prints, uncaptured
 from .reference import book_values, reference
 from .registry import ladder
 from .result import Result, Stop, StopKind
@@ -93,10 +94,13 @@ def run_plan(plan: Plan, *, progress: Callable[[Tracker], None] | None = None,
     :class:`LiveFrame` whenever the tracker reports progress (a few times a second,
     never per epoch) and, if it has a ``ready(seconds) -> bool`` method, that method
     says whether a frame is wanted; ``prepared(namespace)``, if given, is called just
-    before training."""
-    with DeviceGuard(plan.device), \
+    before training.  What the stage's code prints is kept in ``Result.printed``."""
+    # the guard inside the capture: sys.stdout is then the capture's router, which
+    # stays while another thread (the widget's worker) still captures
+    with DeviceGuard(plan.device), capture_prints() as printed, \
             guarded(device=plan.device, uses_torch=plan.stage.uses_torch) as guard:
-        return _train(plan, progress, live, prepared, guard.mark)
+        result = _train(plan, progress, live, prepared, guard.mark)
+    return result.replace(printed=printed.text) if printed.text else result
 
 
 def run_ladder(options: Options, *, data: Dataset | None = None,
@@ -175,12 +179,12 @@ def _train(plan: Plan, progress: Callable[[Tracker], None] | None,
     made()  # what the stage's set-up changed (its seed): see session.Guard.mark
     if live is not None:
         progress = _with_live_frames(progress, live, stage, ns, plan.data, lambda: start)
-    tracker = Tracker(options.epochs, progress=_stop_when_diverged(progress))
+    tracker = Tracker(options.epochs, progress=uncaptured(_stop_when_diverged(progress)))
     params = stage_parameters(stage, ns)
     tracker.start(params)
     ns["tracker"] = tracker
     if prepared is not None:
-        prepared(ns)
+        uncaptured(prepared)(ns)
     stopped: Stop | None = None
     notes: tuple[str, ...] = ()
     replayed: float | None = None  # with --cuda-graph: the replays alone
