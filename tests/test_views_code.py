@@ -278,7 +278,6 @@ register_stage(Stage(name="zero", title="Zero", summary="from zero", model_train
             ip.user_ns.pop(name, None)
 
 
-@pytest.mark.changes_session("warnings.filters")
 def test_diff_keeps_indentation_through_nbconvert_html_export():
     import nbformat
     from nbconvert import HTMLExporter
