@@ -237,6 +237,8 @@ def show_student_run(run: StudentRun) -> None:
     same views as a reference run, with the reference's path beside theirs."""
     title = f"Your code for the {run.stage} stage, checked against the reference"
     _publish({"text/html": f"<h4 style='margin:4px 0'>{html.escape(title)}</h4>", "text/plain": title})
+    if run.guard is not None:
+        show_each([("your figures", run.guard.show_figures)])
     if run.error is not None:
         show_student_error(run.error)
     show_verdict(run.verdict)

@@ -162,6 +162,7 @@ def _drag_slider(page: Any, label: str, dx: float) -> None:
     page.mouse.up()
 
 
+@pytest.mark.changes_session("random")  # Playwright draws from Python's generator
 def test_the_widget_runs_redraws_and_replays_in_jupyterlab(tmp_path: Path) -> None:
     _require_chromium()
     from playwright.sync_api import sync_playwright

@@ -205,6 +205,7 @@ def test_a_cell_shows_exactly_the_code_that_runs_from_its_file() -> None:
     assert code.needs == ("seed", "device", "lr", "x_train_tensor", "y_train_tensor")
 
 
+@pytest.mark.changes_session("random")
 def test_an_error_in_a_cell_points_at_the_file_s_line() -> None:
     import traceback
 
@@ -221,6 +222,7 @@ def test_an_error_in_a_cell_points_at_the_file_s_line() -> None:
     assert frame.filename == code.filename and frame.line.strip() == "b -= lr * b.grad"
 
 
+@pytest.mark.changes_session("random")
 def test_a_lesson_leaves_the_session_as_it_was() -> None:
     random.seed(5)
     np.random.seed(5)

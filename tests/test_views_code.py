@@ -239,6 +239,7 @@ def test_bad_code_and_diff_commands_are_one_usage_error(ip, line: str, message: 
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.changes_session("user namespace")
 def test_a_stage_defined_in_the_notebook_shows_its_code_and_its_diff(ip) -> None:  # type: ignore[no-untyped-def]
     from IPython.utils.capture import capture_output
 

@@ -22,11 +22,11 @@ import numpy as np
 from ..engine import prepare_namespace, stage_parameters
 from ..options import Options
 from ..plan import Plan
-from ..session import preserved_random_state
+from ..session import guarded
 from ..stage import Stage, call_step
 from ..tracker import Tracker
 from ..views.student import drawn_make_dot
-from .guard import quiet, torch_modes
+from .guard import quiet
 
 __all__ = ["BODY_IMPORTS", "Contract", "body_imports", "contract", "describe_value", "result_names"]
 
@@ -55,7 +55,7 @@ def contract(options: Options) -> Contract:
     preparation and configuration make, what its training takes and returns."""
     plan = Plan.make(options)
     stage = plan.stage
-    with preserved_random_state(stage.uses_torch, plan.device), quiet(), torch_modes(stage.uses_torch):
+    with guarded(device=plan.device, uses_torch=stage.uses_torch), quiet():
         ns = prepare_namespace(plan)
         given = {**body_imports(stage), **ns, **body_tools(stage, options.epochs)}
         provided = tuple((name, describe_value(name, given[name], options)) for name in given)

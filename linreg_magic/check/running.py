@@ -2,8 +2,9 @@
 
 Errors in the body come back as a :class:`StudentError` with the cell's line numbers
 (the ``%%linreg`` line is line 1); they never propagate.  Ctrl-C stops the body and
-keeps what was recorded.  The global random states, torch's grad mode and default
-dtype are restored afterwards, and matplotlib's state after a failed body.
+keeps what was recorded.  The session is left as it was (:func:`~linreg_magic.session.guarded`:
+random states, torch's modes, cwd, stdout, matplotlib, ...); the figures the body drew
+are kept to show, as a cell's own figures are shown.
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ import numpy as np
 from ..engine import Diverged, prepare_namespace, synchronize
 from ..plan import Plan
 from ..result import Stop, StopKind
-from ..session import preserved_random_state
+from ..session import Guard, guarded
 from ..stage import call_step
 from .contract import body_imports, body_tools
-from .guard import MatplotlibState, torch_modes
 from .instrument import EXIT, ITERATE, LOOP, RETURN, SHOW, Instrumented
 from .probes import FirstEpochs, GradientProbe, OpsSeen, OptimizerWatch
 from .recording import LoopRecorder, Trajectory, watched
@@ -79,6 +79,7 @@ class Execution:
     warnings: tuple[str, ...] = ()
     recorder: LoopRecorder | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
+    guard: Guard | None = None  # the session's guard: it holds the figures the body drew
 
     @property
     def final(self) -> dict[str, Any] | None:
@@ -111,15 +112,14 @@ def execute(plan: Plan, body: Instrumented, filename: str, uncalled: list[str],
     ``uncalled`` are the functions the body defines at its top level and never calls:
     pasted teaching functions among them (``model_training`` ...) are called."""
     stage = plan.stage
-    saved = MatplotlibState.save()
-    with preserved_random_state(stage.uses_torch, plan.device), torch_modes(stage.uses_torch), \
+    with guarded(device=plan.device, uses_torch=stage.uses_torch, watch_matplotlib=True) as guard, \
             warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
         warnings.simplefilter("always")
         ns = prepare_namespace(plan)
         scope = _scope(plan, ns, None)
         recorder = LoopRecorder(stage.returns, scope, limit=4 * plan.options.epochs + 4096, aliases=aliases)
         scope[LOOP], scope[ITERATE] = recorder, recorder.iterate
-        run = Execution(scope, dict(ns), recorder=recorder)
+        run = Execution(scope, dict(ns), recorder=recorder, guard=guard)
         _observe(run, recorder, filename, stage.uses_torch)
         recorder.snapshot()
         began = time.perf_counter()
@@ -130,7 +130,7 @@ def execute(plan: Plan, body: Instrumented, filename: str, uncalled: list[str],
         run.trajectory = recorder.trajectory()
         run.warnings = tuple(dict.fromkeys(str(w.message).split(". ")[0] for w in caught))
     if run.error is not None:
-        saved.restore()
+        guard.close_figures()  # a failed body's half-drawn figures are not shown
     return run
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from ..options import Options
 from ..plan import Plan
 from ..result import Result, Stop, StopKind
+from ..session import Guard
 from .contract import result_names
 from .evidence import gather, reference_run
 from .instrument import instrument, normalise, parse, remember_source
@@ -42,6 +43,7 @@ class StudentRun:
     stopped: Stop | None = None
     warnings: tuple[str, ...] = ()
     expected: Result | None = None
+    guard: Guard | None = None  # holds the figures the body drew, to show as a cell's own
 
 
 _counter = itertools.count(1)
@@ -83,7 +85,7 @@ def run_student(options: Options, body: str, *, magic_line: str = "",
     result = evidence.student.replace(verdict=verdict) if evidence.student is not None else None
     expected = evidence.expected.result if evidence.expected is not None else None
     return StudentRun(plan.name, result, reference.result, verdict, run.error, run.stopped, run.warnings,
-                      expected)
+                      expected, run.guard)
 
 
 def _syntax(plan: Plan, source: Source, exc: SyntaxError | ValueError) -> StudentRun:
