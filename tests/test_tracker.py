@@ -225,12 +225,13 @@ def test_a_model_trained_under_another_name_is_recorded_through_its_alias() -> N
     from linreg_magic.check.instrument import LOOP, instrument, parse
     from linreg_magic.check.recording import LoopRecorder
 
-    namespace: dict[str, object] = {"torch": torch, "model": torch.nn.Linear(1, 1)}
-    recorder = LoopRecorder("model", namespace, limit=100, aliases={"model": "net"})
-    namespace[LOOP] = recorder
-    body = ("net = torch.nn.Linear(1, 1)\n"
-            "for i in range(3):\n    with torch.no_grad():\n        net.bias += 1\nmodel = net\n")
-    exec(instrument(parse(body), "<alias>").code, namespace)
+    with torch.random.fork_rng(devices=[]):  # the layers' initial values draw from torch's generator
+        namespace: dict[str, object] = {"torch": torch, "model": torch.nn.Linear(1, 1)}
+        recorder = LoopRecorder("model", namespace, limit=100, aliases={"model": "net"})
+        namespace[LOOP] = recorder
+        body = ("net = torch.nn.Linear(1, 1)\n"
+                "for i in range(3):\n    with torch.no_grad():\n        net.bias += 1\nmodel = net\n")
+        exec(instrument(parse(body), "<alias>").code, namespace)
     trajectory = recorder.trajectory()
     assert trajectory.names == ("weight", "bias") and trajectory.epochs == 3
     assert np.allclose(np.diff(trajectory.path[:, 1]), 1.0)
