@@ -96,9 +96,12 @@ def warm_up(step: Callable[[], None], steps: int, timed: int) -> float:
 
 
 def capture(step: Callable[[], None]) -> torch.cuda.CUDAGraph:
-    """Record one step's kernels into a CUDA graph (nothing runs yet)."""
+    """Record one step's kernels into a CUDA graph (nothing runs yet).
+
+    Thread-local capture: a CUDA call from another thread meanwhile (the kernel's
+    while the widget trains on its own thread) neither fails nor joins the capture."""
     graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
+    with torch.cuda.graph(graph, capture_error_mode="thread_local"):
         step()
     return graph
 

@@ -104,25 +104,9 @@ def show_diff(stage: str, other: str | None = None, *, side_by_side: bool = Fals
 
 
 def show_graph(result: Result) -> None:
-    from .views import graph_of, render_graph
+    from .views.graph import graph_bundle
 
-    dot = graph_of(result) if result.autograd is not None else None
-    if dot is None:
-        note = result.graph_note or "no autograd graph: the loss does not require gradients"
-        _publish({"text/html": f"<p style='color:#666'><i>Graph: {html.escape(note)}.</i></p>",
-                  "text/plain": f"Graph: {note}."})
-        return
-    rendered = render_graph(dot)
-    if rendered.svg is not None:
-        _publish({"image/svg+xml": rendered.svg,
-                  "text/plain": f"[autograd graph of the loss: {len(rendered.node_labels)} nodes; "
-                                "shown as SVG in a notebook]"})
-        return
-    from .views.graph import INSTALL_HINT
-
-    hint = f"Graph not drawn ({rendered.error}): {INSTALL_HINT}."
-    _publish({"text/html": f"<p>{html.escape(hint)}</p><pre>{html.escape(rendered.source)}</pre>",
-              "text/plain": f"{hint}\n{rendered.source}"})
+    _publish(graph_bundle(result))
 
 
 def show_result(result: Result, views: Sequence[str] | None = None) -> None:

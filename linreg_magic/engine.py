@@ -28,7 +28,7 @@ from .session import preserved_random_state
 from .stage import Stage, call_step
 from .tracker import Recording, Tracker
 
-__all__ = ["Diverged", "LiveFrame", "run", "run_ladder", "run_options", "run_plan"]
+__all__ = ["Diverged", "LiveFrame", "run", "run_ladder", "run_options", "run_plan", "train_prepared"]
 
 
 class Diverged(ArithmeticError):
@@ -145,8 +145,18 @@ def prepare_namespace(plan: Plan) -> dict[str, Any]:
 def _train(plan: Plan, progress: Callable[[Tracker], None] | None,
            live: Callable[[LiveFrame], None] | None = None,
            prepared: Callable[[dict[str, Any]], None] | None = None) -> Result:
+    return train_prepared(plan, prepare_namespace(plan), progress=progress, live=live, prepared=prepared)
+
+
+def train_prepared(plan: Plan, ns: dict[str, Any], *, progress: Callable[[Tracker], None] | None = None,
+                   live: Callable[[LiveFrame], None] | None = None,
+                   prepared: Callable[[dict[str, Any]], None] | None = None) -> Result:
+    """Train a plan from the namespace :func:`prepare_namespace` made, and record it.
+
+    Touches no process-wide state of its own (the random draws happen while the
+    namespace is prepared), so it may run on a background thread while the
+    caller saves and restores the session's state around the preparation."""
     stage, options = plan.stage, plan.options
-    ns = prepare_namespace(plan)
     if live is not None:
         progress = _with_live_frames(progress, live, stage, ns, plan.data, lambda: start)
     tracker = Tracker(options.epochs, progress=_stop_when_diverged(progress))

@@ -68,7 +68,8 @@ def test_a_stage_that_never_logs_has_no_step_to_capture() -> None:
 def test_the_code_view_gets_the_capture_code_as_it_runs() -> None:
     text = cuda_graph.source()
     assert text == inspect.getsource(cuda_graph)
-    for piece in ("torch.cuda.CUDAGraph()", "with torch.cuda.graph(graph):", "graph.replay()",
+    for piece in ("torch.cuda.CUDAGraph()",
+                  'with torch.cuda.graph(graph, capture_error_mode="thread_local"):', "graph.replay()",
                   "torch.cuda.Stream()", "side.wait_stream(torch.cuda.current_stream())",
                   "self.table.index_copy_(0, self.row,", "self.row += 1"):
         assert piece in text
