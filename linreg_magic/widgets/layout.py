@@ -15,8 +15,8 @@ import ipywidgets as widgets
 
 __all__ = ["STYLE", "TABLE_STYLE", "Layout", "build_layout", "figure_page"]
 
-CONTROLS_WIDTH = 270
-INFO_WIDTH = 330
+CONTROLS_WIDTH = 250
+INFO_WIDTH = 300
 
 #: The numbers' style, for the live widget and its static copies alike.
 TABLE_STYLE = """
@@ -40,6 +40,10 @@ STYLE = f"""<style>{TABLE_STYLE}
 .linreg-widget .linreg-figures img {{max-width: 100%; height: auto; display: block}}
 .linreg-widget .linreg-figures img.linreg-stale {{opacity: 0.35}}
 .linreg-widget .linreg-value input {{font-family: monospace; text-align: right}}
+.linreg-widget .linreg-figures .lm-TabBar-tab {{flex: 0 1 76px; min-width: 0}}
+.linreg-widget .linreg-info .linreg-summary th, .linreg-widget .linreg-info .linreg-summary td {{
+  padding: 2px 5px; white-space: nowrap; font-size: 11.5px}}
+.linreg-widget .linreg-info .linreg-summary th {{white-space: normal}}
 .linreg-widget .linreg-graph svg {{max-width: 100%; height: auto}}
 .linreg-widget .linreg-code, .linreg-widget .linreg-diff {{max-width: 100%; overflow-x: auto}}
 .linreg-static-copy {{display: none}}  /* the copy for exports: the live widget is on this page */

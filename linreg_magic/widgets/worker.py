@@ -12,6 +12,8 @@ tested on its own.
 
 from __future__ import annotations
 
+import contextvars
+import sys
 import threading
 from collections.abc import Callable
 
@@ -29,6 +31,9 @@ class LatestWins:
     """Runs submitted jobs on one daemon thread, newest first, older ones dropped."""
 
     def __init__(self, on_error: Callable[[BaseException], None], name: str = "linreg-widget") -> None:
+        # jobs run in the context of the code that made the worker: in a kernel, what they
+        # print goes to the widget's own cell, never to a cell the user runs meanwhile
+        self._context = contextvars.copy_context()
         self._on_error = on_error
         self._name = name
         self._lock = threading.Lock()
@@ -101,7 +106,7 @@ class LatestWins:
             if job is None:
                 return
             try:
-                job()
+                self._context.run(_quietly, job)
             except Superseded:
                 continue
             except BaseException as exc:  # the widget shows it; the worker goes on
@@ -109,3 +114,14 @@ class LatestWins:
                 continue
             if is_run:
                 self.done_runs += 1
+
+
+def _quietly(job: Job) -> None:
+    """Run ``job`` with what it prints sent to no cell: in a kernel, a stage's own prints
+    (``print(model.state_dict())``) would pile up under the widget, or land in a cell the
+    user runs meanwhile.  (The widget shows the numbers; errors go to the widget.)"""
+    for stream in (sys.stdout, sys.stderr):
+        set_parent = getattr(stream, "set_thread_parent", None)  # ipykernel's streams
+        if set_parent is not None:
+            set_parent({})
+    job()
