@@ -15,13 +15,18 @@ It runs, through the real ``%%linreg`` magic in an ``InteractiveShell``:
    within 1e-5, the gain printed in the header, and the goal of 1000 epochs at
    N=80 under 30 ms;
 3. ``%linreg bench --cuda-graph`` across N = 1e2..1e7 on cpu and cuda: eager and
-   graph time per epoch at each N, and the crossover;
+   graph time per epoch at each N, and the crossover; goal: the replayed graph
+   faster than eager CUDA at N = 100;
 4. the engine-overhead benchmark on CUDA (engine / bare loop, goal <= 1.10);
-5. the GPU tests of the suite, if pytest is installed;
+5. the GPU tests of the suite, if pytest is installed (the CUDA promises: no host
+   sync in any stage's epochs, the tensors' device, ``cuda:N``, stateful
+   optimizers and the worker-thread capture under ``--cuda-graph``);
 
 and prints a short table of the timings last (also written to $OUT/gpu_check.json
-when $OUT is set).  About 3-5 minutes on an H100.  ``--smoke`` runs the same
-plumbing on the CPU (cpu in place of cuda, no graph), to check the script itself.
+when $OUT is set), then every goal missed.  It exits 0 when every goal is met, 1
+when one is missed, 2 where there is no GPU.  About 3-5 minutes on an H100.
+``--smoke`` runs the same plumbing on the CPU (cpu in place of cuda, no graph, no
+speed goals), to check the script itself.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ from typing import Any
 
 import _common
 from _common import table
+
+from linreg_magic.views.bench import bench_text
 
 SUMMARY: list[list[Any]] = []
 FAILURES: list[str] = []
@@ -122,14 +129,22 @@ def eager_against_graph(ip: Any) -> None:
 def sizes(ip: Any) -> None:
     with contextlib.redirect_stdout(io.StringIO()):
         sizes = "1e2,1e4" if SMOKE else "1e2,1e4,1e6,1e7"
-        result = ip.run_line_magic("linreg", f"bench --n {sizes} --device cpu,{GPU} --stage module{GRAPH}")
-    print(result.text())
+        result = ip.run_line_magic("linreg",
+                                   f"bench --sizes {sizes} --devices cpu,{GPU} --stage module{GRAPH}")
+    print(bench_text(result))
+    timed = len(result.rows) == len(sizes.split(",")) * len(result.devices())
+    check(result.stopped is None and timed, f"bench timed {len(result.rows)} rows: every size on "
+                                            f"{', '.join(result.devices())}")
     per = {(r.n, r.device): r.seconds_per_epoch for r in result.rows}
     gpu = "cpu" if SMOKE else next(d for d in result.devices() if d.startswith(GPU))
     for n in sorted({r.n for r in result.rows}):
         graph = per.get((n, f"{gpu} graph"), float("nan"))
         SUMMARY.append([f"module N={n:,}", "us/epoch graph | eager | cpu", round(graph * 1e6, 1),
                         round(per[(n, gpu)] * 1e6, 1), round(per[(n, "cpu")] * 1e6, 1)])
+    if not SMOKE:
+        graph, eager = per.get((100, f"{gpu} graph"), float("inf")), per[(100, gpu)]
+        check(graph < eager, f"bench at N=100: graph {graph * 1e6:.1f} us per epoch < eager "
+                             f"{eager * 1e6:.1f} us")
     cross = result.crossover()
     SUMMARY.append(["module", "eager crossover N", "", "", f"{cross:,.0f}" if cross else "none"])
 
@@ -141,6 +156,8 @@ def overhead() -> None:
     for row in rows:
         if str(row[1]).startswith(GPU):
             SUMMARY.append([row[0], "engine / bare loop (cuda)", row[5], row[4], row[6]])
+            check(SMOKE or row[6] <= overhead_bench.GOAL,
+                  f"{row[0]} on {row[1]}: engine / bare loop {row[6]} (goal <= {overhead_bench.GOAL})")
 
 
 def gpu_tests() -> None:
@@ -151,8 +168,8 @@ def gpu_tests() -> None:
               "to fetch-wheels.sh)")
         return
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "tests/test_cuda_graph.py", "tests/test_bench.py", "tests/test_stages.py",
-                           "tests/test_tracker.py"], cwd=_common.ROOT, check=False)
+                           "tests/test_cuda_graph.py", "tests/test_devices.py", "tests/test_bench.py",
+                           "tests/test_stages.py", "tests/test_tracker.py"], cwd=_common.ROOT, check=False)
     check(done.returncode == 0, f"pytest GPU-capable tests exit {done.returncode}")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import _common
 from _common import table
 
-from linreg_magic import bench as bench_module
+from linreg_magic.bench import bench
 
 
 def main(argv: list[str] | None = None) -> list[list[Any]]:
@@ -25,8 +25,7 @@ def main(argv: list[str] | None = None) -> list[list[Any]]:
     parser.add_argument("--devices", default="cpu,cuda")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
-    bench_module.REPEATS = args.repeat
-    result = bench_module.bench({"n": args.n, "device": args.devices, "stage": args.stage})
+    result = bench({"sizes": args.n, "devices": args.devices, "stage": args.stage}, repeats=args.repeat)
     rows = []
     for device in result.devices():
         sizes, seconds = result.series(device)

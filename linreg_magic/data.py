@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .options import Options, split_sizes, usage_error
+from .user_namespace import SHELL_NAMES, user_namespace
 
 __all__ = ["DIABETES_FEATURES", "Dataset", "make_data"]
 
@@ -100,7 +101,7 @@ def make_data(options: Options, namespace: Mapping[str, Any] | None = None) -> D
         data = _diabetes(options)
     elif options.data == "user":
         if namespace is None:
-            namespace = _shell_namespace()
+            namespace = user_namespace()
         if namespace is None:
             raise usage_error("--data user needs a namespace to find --x and --y in",
                               "the magic uses the notebook's variables",
@@ -213,7 +214,7 @@ def _lookup(flag: str, name: str, namespace: Mapping[str, Any]) -> Any:
                               f"Try {flag} {match.group(1)}.{columns[0]}" if columns
                               else f"Name an array with {flag}") from None
     arrays = sorted(k for k, v in namespace.items()
-                    if not k.startswith("_") and k not in _SHELL_NAMES and _array_like(v))
+                    if not k.startswith("_") and k not in SHELL_NAMES and _array_like(v))
     close = difflib.get_close_matches(name, arrays, n=1)
     raise usage_error(f"{flag} {name}: no such variable in your namespace",
                       ("valid names here are " + ", ".join(arrays[:20])) if arrays
@@ -221,18 +222,6 @@ def _lookup(flag: str, name: str, namespace: Mapping[str, Any]) -> Any:
                            "you defined",
                       f"Did you mean {flag} {close[0]}?" if close else
                       f"Define it in a cell first, e.g. {name.split('.')[0].split('[')[0]} = ...")
-
-
-#: Names IPython itself puts in the user namespace (input and output history).
-_SHELL_NAMES = frozenset({"In", "Out"})
-
-
-def _shell_namespace() -> Mapping[str, Any] | None:
-    """The running IPython's user namespace (the notebook's variables), if any."""
-    from IPython import get_ipython
-
-    shell = get_ipython()
-    return None if shell is None else shell.user_ns
 
 
 def _array_like(value: Any) -> bool:

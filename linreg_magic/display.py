@@ -1,47 +1,58 @@
 """Showing a Result through IPython's display system, with text fallbacks.
 
 Every output is a mime bundle: HTML/PNG/SVG for notebooks and exported HTML, and
-``text/plain`` that reads well in a terminal IPython.
+``text/plain`` that reads well in a terminal IPython.  Views are drawn one by one
+(:func:`show_each`): one that fails says so in one line and the others still show;
+Ctrl-C stops the drawing, never the result (the caller has kept it already).
 """
 
 from __future__ import annotations
 
 import base64
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from IPython.core.error import UsageError
 from IPython.display import display
+
+from .registry import ladder
+from .text import text_table
+from .views import (
+    code_html,
+    code_text,
+    compare_html,
+    compare_text,
+    data_note,
+    diff_html,
+    diff_text,
+    figure_png,
+    header_html,
+    header_text,
+    params_html,
+    params_text,
+    plot_compare,
+    plot_fit,
+    plot_loss,
+    plot_surface,
+)
+from .views.code import capture_code_html, capture_code_text
+from .views.figures import result_png
+from .views.graph import graph_bundle
 
 if TYPE_CHECKING:
     from .check import Contract, StudentError, StudentRun, Verdict
     from .result import Result
 
-__all__ = ["show_code", "show_compare", "show_contract", "show_diff", "show_result", "show_student_run",
-           "show_surface"]
+__all__ = ["show_code", "show_compare", "show_contract", "show_diff", "show_each", "show_result",
+           "show_student_run", "show_surface"]
+
+#: The longest error text a view that failed shows.
+_MAX_ERROR = 200
 
 
 def _publish(bundle: dict[str, str]) -> None:
     display(bundle, raw=True)
-
-
-def show_header(result: Result) -> None:
-    from .views import header_html, header_text
-
-    _publish({"text/html": header_html(result), "text/plain": header_text(result)})
-
-
-def show_params(result: Result) -> None:
-    from .views import params_html, params_text
-
-    _publish({"text/html": params_html(result), "text/plain": params_text(result)})
-
-
-def _publish_figure(fig: Any, what: str) -> None:
-    from .views import figure_png
-
-    _publish({"image/png": base64.b64encode(figure_png(fig)).decode("ascii"),
-              "text/plain": f"[figure: {what}; shown as an image in a notebook]"})
 
 
 def _note(text: str) -> None:
@@ -49,10 +60,37 @@ def _note(text: str) -> None:
               "text/plain": text})
 
 
-def show_figures(result: Result, fit: bool = True, loss: bool = True) -> None:
-    from .views import plot_fit, plot_loss
-    from .views.figures import result_png
+def show_each(views: Sequence[tuple[str, Callable[[], None]]]) -> None:
+    """Draw each ``(name, draw)`` in order.  A view that raises is one line saying so, and
+    the next ones still show; Ctrl-C stops the drawing with one line (nothing is lost:
+    what was made is kept before drawing starts)."""
+    for i, (name, draw) in enumerate(views):
+        try:
+            draw()
+        except KeyboardInterrupt:
+            left = ", ".join(n for n, _ in views[i:])
+            _note(f"Drawing stopped (Ctrl-C): {left} not shown. The result is kept (in _, and in "
+                  "--store NAME if given).")
+            return
+        except Exception as error:  # a view's failure must not lose the result or the other views
+            text = " ".join(f"{type(error).__name__}: {error}".split())
+            _note(f"{name[:1].upper()}{name[1:]}: not drawn ({text[:_MAX_ERROR]}).")
 
+
+def show_header(result: Result) -> None:
+    _publish({"text/html": header_html(result), "text/plain": header_text(result)})
+
+
+def show_params(result: Result) -> None:
+    _publish({"text/html": params_html(result), "text/plain": params_text(result)})
+
+
+def _publish_figure(fig: Any, what: str) -> None:
+    _publish({"image/png": base64.b64encode(figure_png(fig)).decode("ascii"),
+              "text/plain": f"[figure: {what}; shown as an image in a notebook]"})
+
+
+def show_figures(result: Result, fit: bool = True, loss: bool = True) -> None:
     if fit and loss:  # drawn on a kept figure; an unchanged picture is not drawn again
         _publish({"image/png": base64.b64encode(result_png(result)).decode("ascii"),
                   "text/plain": f"[figure: {result.stage} fit and loss curves; "
@@ -64,8 +102,6 @@ def show_figures(result: Result, fit: bool = True, loss: bool = True) -> None:
 
 
 def show_data_note(result: Result, advice: bool = True) -> None:
-    from .views import data_note
-
     text = data_note(result, advice)
     if text:
         _note(text)
@@ -73,8 +109,6 @@ def show_data_note(result: Result, advice: bool = True) -> None:
 
 def show_surface(result: Result) -> None:
     """The loss surface with the path, or one line saying why it is not drawn."""
-    from .views import plot_surface
-
     try:
         ax = plot_surface(result)
     except ValueError as exc:
@@ -84,17 +118,16 @@ def show_surface(result: Result) -> None:
 
 
 def show_code(stage: str) -> None:
-    from .views import code_html, code_text
-
     _publish({"text/html": code_html(stage), "text/plain": code_text(stage)})
+
+
+def show_capture_code() -> None:
+    """The code that captures and replays a CUDA graph (``--cuda-graph``)."""
+    _publish({"text/html": capture_code_html(), "text/plain": capture_code_text()})
 
 
 def show_diff(stage: str, other: str | None = None, *, side_by_side: bool = False) -> None:
     """What changed from ``other`` (default: the previous stage) to ``stage``."""
-    from IPython.core.error import UsageError
-
-    from .views import diff_html, diff_text
-
     try:
         markup = diff_html(stage, other, side_by_side=side_by_side)
     except UsageError as exc:  # the first stage has nothing before it
@@ -104,56 +137,60 @@ def show_diff(stage: str, other: str | None = None, *, side_by_side: bool = Fals
 
 
 def show_graph(result: Result) -> None:
-    from .views.graph import graph_bundle
-
     _publish(graph_bundle(result))
 
 
-def show_result(result: Result, views: Sequence[str] | None = None) -> None:
-    """The header, then the views asked for (default: the run's ``--show``).
+def result_views(result: Result, views: Sequence[str] | None = None) -> list[tuple[str, Callable[[], None]]]:
+    """The header, then the views asked for (default: the run's ``--show``), as
+    ``(name, draw)`` pairs in display order.
 
     Views: params (with a note on the data and scaling), fit, loss, surface,
     graph, code, diff.
     """
     chosen = set(result.options.views if views is None else views)
-    show_header(result)
+    drawn: list[tuple[str, Callable[[], None]]] = [("header", lambda: show_header(result))]
     if "params" in chosen:
-        show_params(result)
-        show_data_note(result)
-    show_figures(result, fit="fit" in chosen, loss="loss" in chosen)
+        drawn += [("params", lambda: show_params(result)), ("data note", lambda: show_data_note(result))]
+    if chosen & {"fit", "loss"}:
+        drawn.append(("fit and loss figure",
+                      lambda: show_figures(result, fit="fit" in chosen, loss="loss" in chosen)))
     if "surface" in chosen:
-        show_surface(result)
+        drawn.append(("loss surface", lambda: show_surface(result)))
     if "graph" in chosen:
-        show_graph(result)
+        drawn.append(("graph", lambda: show_graph(result)))
     if "code" in chosen:
-        show_code(result.stage)
+        drawn.append(("code", lambda: show_code(result.stage)))
         if result.options.cuda_graph:
-            from .views.code import capture_code_html, capture_code_text
-
-            _publish({"text/html": capture_code_html(), "text/plain": capture_code_text()})
+            drawn.append(("capture code", show_capture_code))
     if "diff" in chosen:
-        show_diff(result.stage)
+        drawn.append(("diff", lambda: show_diff(result.stage)))
+    return drawn
+
+
+def show_result(result: Result, views: Sequence[str] | None = None) -> None:
+    """The header, then the views asked for (default: the run's ``--show``); see
+    :func:`result_views`."""
+    show_each(result_views(result, views))
 
 
 def show_compare(results: Sequence[Result], note: str = "") -> None:
     """The ladder at once: one table of every stage's numbers and one figure of the fits."""
-    from .views import compare_html, compare_text, plot_compare
-
-    _publish({"text/html": compare_html(results), "text/plain": compare_text(results)})
+    drawn: list[tuple[str, Callable[[], None]]] = [
+        ("compare table", lambda: _publish({"text/html": compare_html(results),
+                                            "text/plain": compare_text(results)}))]
     if note:
-        _note(note)
-    if results:
-        show_data_note(results[0], advice=False)  # the data's note; the table says how each run ended
-        _publish_figure(plot_compare(results).figure, f"the fits of {len(results)} stages")
+        drawn.append(("note", lambda: _note(note)))
+    if results:  # the data's note; the table says how each run ended
+        drawn += [("data note", lambda: show_data_note(results[0], advice=False)),
+                  ("compare figure", lambda: _publish_figure(plot_compare(results).figure,
+                                                             f"the fits of {len(results)} stages"))]
+    show_each(drawn)
 
 
 def show_stage_list() -> None:
     """The stages in ladder order with one line each."""
-    from .registry import ladder
-
     stages = ladder()
-    width = max(len(s.name) for s in stages)
-    text = "\n".join(f"{i}. {s.name.ljust(width)}  {s.summary}" for i, s in enumerate(stages, 1))
+    text = text_table([[f"{i}.", s.name, s.summary] for i, s in enumerate(stages, 1)])
     left = "style='text-align:left'"
     rows = "".join(f"<tr><td {left}>{i}</td><td {left}><code>{html.escape(s.name)}</code></td>"
                    f"<td {left}>{html.escape(s.summary)}</td></tr>" for i, s in enumerate(stages, 1))

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .data import Dataset, make_data
-from .device import describe
+from .device import DeviceGuard, describe
 from .errors import UsageError
 from .lr import divergence_note
 from .mse import QuadraticMSE
@@ -92,7 +92,7 @@ def run_plan(plan: Plan, *, progress: Callable[[Tracker], None] | None = None,
     never per epoch) and, if it has a ``ready(seconds) -> bool`` method, that method
     says whether a frame is wanted; ``prepared(namespace)``, if given, is called just
     before training."""
-    with preserved_random_state(plan.stage.uses_torch, plan.device):
+    with DeviceGuard(plan.device), preserved_random_state(plan.stage.uses_torch, plan.device):
         return _train(plan, progress, live, prepared)
 
 
@@ -151,11 +151,8 @@ def _train(plan: Plan, progress: Callable[[Tracker], None] | None,
 def train_prepared(plan: Plan, ns: dict[str, Any], *, progress: Callable[[Tracker], None] | None = None,
                    live: Callable[[LiveFrame], None] | None = None,
                    prepared: Callable[[dict[str, Any]], None] | None = None) -> Result:
-    """Train a plan from the namespace :func:`prepare_namespace` made, and record it.
-
-    Touches no process-wide state of its own (the random draws happen while the
-    namespace is prepared), so it may run on a background thread while the
-    caller saves and restores the session's state around the preparation."""
+    """Train a plan from the namespace :func:`prepare_namespace` made (where the random
+    draws happen), touching no process-wide state: a background thread may call it."""
     stage, options = plan.stage, plan.options
     if live is not None:
         progress = _with_live_frames(progress, live, stage, ns, plan.data, lambda: start)

@@ -1,232 +1,101 @@
 """The one options object behind the magic, the widgets and the Python API.
 
 Every option is declared once, below, as a field of :class:`Options` with its
-default, its valid range and its help text.  The magic's argument parser, the
-``%%linreg?`` help, the widgets' controls and :func:`linreg_magic.run` are all
-built from these declarations.  Validation turns bad values into one
-:class:`~IPython.core.error.UsageError` line: what is wrong, what is valid, and
-how to fix it.
+default, its kind (:mod:`linreg_magic.option_kinds`: how a value is read and which
+values are valid), its group and its help text.  The magic's line parser, the
+``%%linreg?`` help, the widgets' controls, the README's table and
+:func:`linreg_magic.run` are all built from these declarations.  Validation turns
+bad values into one :class:`~IPython.core.error.UsageError` line: what is wrong,
+what is valid, and how to fix it.
+
+``None`` means one thing: an option whose default is ``None`` (``--true-w``,
+``--feature``, ``--x``, ``--y``, ``--store``) is not set; any other option refuses
+``None`` (leave it out for its default).
 
 This module must stay light: it imports neither torch nor matplotlib.
 """
 
 from __future__ import annotations
 
-import builtins
 import dataclasses
-import difflib
-import keyword
-import math
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from IPython.core.error import UsageError
 
+from .errors import unknown_option_error as _unknown_option
 from .errors import usage_error
-from .registry import available_stages
+from .option_kinds import (
+    Choice,
+    Control,
+    Device,
+    ListOf,
+    Number,
+    OptionKind,
+    PythonName,
+    Stage,
+    Switch,
+    Text,
+    Whole,
+)
+from .text import format_number
 
-__all__ = ["DATA_SOURCES", "VIEWS", "OptionSpec", "Options", "option_specs", "usage_error"]
+__all__ = ["DATA_SOURCES", "GROUPS", "VIEWS", "OptionSpec", "Options", "option_specs", "spec_for",
+           "usage_error"]
 
-#: Names IPython keeps in the user namespace; --store never replaces them.
-_RESERVED_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit"})
-
-_DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+#: The groups the help shows the options in: key -> title.
+GROUPS = {
+    "run": "the stage, its model and its training",
+    "data": "the data",
+    "output": "what is shown and kept",
+}
 
 
 @dataclass(frozen=True)
 class OptionSpec:
-    """How one option is spelled, parsed, bounded and explained."""
+    """How one option is spelled, read, grouped and explained."""
 
     name: str
     flag: str
     help: str
     metavar: str
-    kind: str  # "int", "float", "floats", "str", "name", "device", "stage", "choice", "views", "flag"
-    low: float | None = None
-    high: float | None = None
-    low_open: bool = False
+    kind: OptionKind
+    group: str
+    default: Any = None
     example: str = ""
-    choices: tuple[str, ...] = ()
+
+    @property
+    def optional(self) -> bool:
+        """Whether the option may be left unset (its default is None)."""
+        return self.default is None
+
+    @property
+    def low(self) -> float | None:
+        return self.kind.low
+
+    @property
+    def high(self) -> float | None:
+        return self.kind.high
 
     def valid_text(self) -> str:
         """The valid values in words, for help and error messages."""
-        if self.kind == "device":
-            return "valid devices are auto, cpu, cuda, cuda:N and mps"
-        if self.kind == "stage":
-            return "valid stages are " + ", ".join(available_stages())
-        if self.kind == "choice":
-            return "valid values are " + ", ".join(self.choices)
-        if self.kind == "views":
-            return "valid views are " + ", ".join(self.choices) + " (separated by commas)"
-        if self.kind == "name":
-            return "valid values are Python names (letters, digits and _, not starting with a digit)"
-        if self.kind == "flag":
-            return f"it is a switch: {self.flag} alone turns it on (or on/off, True/False from Python)"
-        number = {"int": "a whole number", "float": "a number", "floats": "numbers separated by commas"}
-        text = number.get(self.kind, "text")
-        if self.low is not None and self.high is not None:
-            lo = ">" if self.low_open else "from"
-            if self.low_open:
-                return f"valid values are {text} {lo} {_fmt(self.low)} up to {_fmt(self.high)}"
-            return f"valid values are {text} {lo} {_fmt(self.low)} to {_fmt(self.high)}"
-        return f"valid values are {text}"
+        return self.kind.valid(self.flag)
 
     def parse(self, raw: Any) -> Any:
-        """Convert and check one value (a string from the magic, or a Python value)."""
-        if self.kind == "device":
-            return _parse_device(self, raw)
-        if self.kind == "stage":
-            return _parse_stage(self, raw)
-        if self.kind == "choice":
-            return _parse_choice(self, raw)
-        if self.kind == "views":
-            return _parse_views(self, raw)
-        if self.kind == "name":
-            text = str(raw)
-            if not text.isidentifier() or keyword.iskeyword(text):
-                raise self._bad(raw)
-            if text in _RESERVED_NAMES or hasattr(builtins, text) or text.startswith("_"):
-                raise usage_error(f"{self.flag} {text} would replace "
-                                  + ("IPython's own " if text in _RESERVED_NAMES or text.startswith("_")
-                                     else "Python's built-in ") + f"{text!r}",
-                                  "valid names are your own variable names", f"Try {self.flag} result")
-            return text
-        if self.kind == "flag":
-            return _parse_flag(self, raw)
-        if self.kind == "floats":
-            items = _split_floats(raw)
-            values = tuple(self._number(item, float) for item in items)
-            if not values:
-                raise self._bad(raw)
-            return values
-        if self.kind == "int":
-            return self._number(raw, int)
-        if self.kind == "float":
-            return self._number(raw, float)
-        return _unquote(str(raw))
+        """Convert and check one value (text from the magic line, or a Python value)."""
+        if raw is None:
+            if self.optional:
+                return None
+            raise usage_error(f"{self.flag} got None", self.valid_text(),
+                              f"Leave {self.name} out for its default, {self.default_text()}")
+        return self.kind.parse(raw, self.flag, self.example)
 
-    def _number(self, raw: Any, to: Callable[[Any], Any]) -> Any:
-        if isinstance(raw, bool):
-            raise self._bad(raw)
-        try:
-            if to is int:
-                if isinstance(raw, str):
-                    value = float(raw.replace("_", "")) if _looks_float(raw) else int(raw.replace("_", ""))
-                else:
-                    value = raw
-                if isinstance(value, float):
-                    if not value.is_integer():
-                        raise ValueError
-                    value = int(value)
-                if not isinstance(value, int):
-                    value = int(value)
-            else:
-                value = float(raw)
-        except (TypeError, ValueError, OverflowError):
-            raise self._bad(raw) from None
-        if isinstance(value, float) and not math.isfinite(value):
-            raise self._bad(raw)
-        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
-            raise self._bad(raw)
-        if self.high is not None and value > self.high:
-            raise self._bad(raw)
-        return value
-
-    def _bad(self, raw: Any) -> UsageError:
-        shown = raw if isinstance(raw, str) else repr(raw)
-        return usage_error(
-            f"{self.flag} got {shown!r}" if isinstance(raw, str) else f"{self.flag} got {shown}",
-            self.valid_text(),
-            f"Try {self.flag} {self.example}",
-        )
-
-
-def _unquote(text: str) -> str:
-    """A value the user quoted on the magic line (IPython keeps the quotes) without them:
-    ``--x "df['my col']"`` names ``df['my col']``."""
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return text[1:-1]
-    return text
-
-
-def _fmt(value: float) -> str:
-    if float(value).is_integer() and abs(value) >= 1e6:
-        return f"{int(value):,}"
-    if float(value).is_integer():
-        return str(int(value))
-    return repr(value)
-
-
-def _looks_float(text: str) -> bool:
-    return any(c in text for c in ".eE") and not text.strip().lower().startswith(("0x", "-0x"))
-
-
-def _split_floats(raw: Any) -> list[Any]:
-    if isinstance(raw, str):
-        return [item for item in raw.replace(" ", ",").split(",") if item]
-    if isinstance(raw, (int, float)):
-        return [raw]
-    if isinstance(raw, Iterable):
-        return list(raw)
-    return [raw]
-
-
-def _parse_device(spec: OptionSpec, raw: Any) -> str:
-    text = str(raw).strip().lower()
-    if not _DEVICE_RE.match(text):
-        raise usage_error(
-            f"{spec.flag} got {raw!r}",
-            spec.valid_text(),
-            "Try --device auto to use the best device this machine has",
-        )
-    return text
-
-
-_FLAG_WORDS = {"on": True, "true": True, "yes": True, "1": True,
-               "off": False, "false": False, "no": False, "0": False}
-
-
-def _parse_flag(spec: OptionSpec, raw: Any) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    word = _FLAG_WORDS.get(str(raw).strip().lower())
-    if word is None:
-        raise usage_error(f"{spec.flag} got {raw!r}", spec.valid_text(), f"Write {spec.flag} alone")
-    return word
-
-
-def _parse_stage(spec: OptionSpec, raw: Any) -> str:
-    text = str(raw).strip()
-    names = available_stages()
-    if text in names:
-        return text
-    close = difflib.get_close_matches(text, names, n=1)
-    fix = f"Did you mean --stage {close[0]}?" if close else f"Try --stage {names[0]}"
-    raise usage_error(f"Unknown stage {text!r}", spec.valid_text(), fix)
-
-
-def _parse_choice(spec: OptionSpec, raw: Any) -> str:
-    text = str(raw).strip().lower()
-    if text in spec.choices:
-        return text
-    close = difflib.get_close_matches(text, spec.choices, n=1)
-    fix = f"Did you mean {spec.flag} {close[0]}?" if close else f"Try {spec.flag} {spec.example}"
-    raise usage_error(f"{spec.flag} got {raw!r}", spec.valid_text(), fix)
-
-
-def _parse_views(spec: OptionSpec, raw: Any) -> str:
-    items = raw.replace(" ", ",").split(",") if isinstance(raw, str) else [str(v) for v in raw]
-    names = [item.strip().lower() for item in items if item.strip()]
-    for name in names:
-        if name not in spec.choices:
-            close = difflib.get_close_matches(name, spec.choices, n=1)
-            fix = f"Did you mean {close[0]}?" if close else f"Try {spec.flag} {spec.example}"
-            raise usage_error(f"{spec.flag}: unknown view {name!r}", spec.valid_text(), fix)
-    if not names:
-        raise usage_error(f"{spec.flag} got no views", spec.valid_text(), f"Try {spec.flag} {spec.example}")
-    return ",".join(dict.fromkeys(names))
+    def default_text(self) -> str:
+        """The default as the help shows it."""
+        if self.kind.control is Control.SWITCH:
+            return "on" if self.default else "off"
+        return "—" if self.default is None else str(self.default)
 
 
 #: Every view a run can show (``--show``), in the order they are shown.
@@ -236,7 +105,8 @@ VIEWS = ("params", "fit", "loss", "surface", "graph", "code", "diff")
 DATA_SOURCES = ("synthetic", "diabetes", "user")
 
 
-def _opt(default: Any, **spec: Any) -> Any:
+def _opt(default: Any, kind: OptionKind, group: str, metavar: str, example: str, help: str) -> Any:
+    spec = {"kind": kind, "group": group, "metavar": metavar, "example": example, "help": help}
     return field(default=default, metadata={"spec": spec})
 
 
@@ -250,61 +120,55 @@ def default_true_w(features: int) -> tuple[float, ...]:
 class Options:
     """Everything that defines one run. Frozen: derive variants with ``replace``."""
 
-    stage: str = _opt("module", kind="stage", metavar="STAGE", example="module",
-                      help="which stage of the ladder to run (see %linreg list)")
-    device: str = _opt("auto", kind="device", metavar="DEVICE", example="cpu",
-                       help="auto (cuda if available, else mps, else cpu), cpu, cuda, cuda:N or mps")
-    epochs: int = _opt(1000, kind="int", low=1, high=1_000_000, metavar="N", example="1000",
-                       help="number of passes of batch gradient descent")
-    lr: float = _opt(0.1, kind="float", low=0.0, high=100.0, low_open=True, metavar="LR",
-                     example="0.1", help="learning rate (the book's eta)")
-    n: int = _opt(100, kind="int", low=2, high=100_000_000, metavar="N", example="100",
-                  help="number of synthetic data points")
-    noise: float = _opt(0.1, kind="float", low=0.0, high=1e6, metavar="SIGMA", example="0.1",
-                        help="standard deviation of the Gaussian noise added to y")
-    true_b: float = _opt(1.0, kind="float", low=-1e6, high=1e6, metavar="B", example="1",
-                         help="true intercept of the synthetic data")
-    true_w: tuple[float, ...] | None = _opt(None, kind="floats", low=-1e6, high=1e6, metavar="W[,W...]",
-                                            example="2", help="true slope, one per feature "
+    stage: str = _opt("module", Stage(), "run", "STAGE", "module",
+                      "which stage of the ladder to run (see %linreg list)")
+    device: str = _opt("auto", Device(), "run", "DEVICE", "cpu",
+                       "auto (cuda if available, else mps, else cpu), cpu, cuda, cuda:N or mps")
+    epochs: int = _opt(1000, Whole(1, 1_000_000), "run", "N", "1000",
+                       "number of passes of batch gradient descent")
+    lr: float = _opt(0.1, Number(0.0, 100.0, low_open=True), "run", "LR", "0.1",
+                     "learning rate (the book's eta)")
+    n: int = _opt(100, Whole(2, 100_000_000), "data", "N", "100", "number of synthetic data points")
+    noise: float = _opt(0.1, Number(0.0, 1e6), "data", "SIGMA", "0.1",
+                        "standard deviation of the Gaussian noise added to y")
+    true_b: float = _opt(1.0, Number(-1e6, 1e6), "data", "B", "1", "true intercept of the synthetic data")
+    true_w: tuple[float, ...] | None = _opt(None, ListOf(Number(-1e6, 1e6)), "data", "W[,W...]", "2",
+                                            "true slope, one per feature "
                                             "(default 2 for one feature; 2,-1,0.5,... for more)")
-    seed: int = _opt(42, kind="int", low=0, high=2**32 - 1, metavar="SEED", example="42",
-                     help="seed for the data, the split and the initial parameters")
-    val_split: float = _opt(0.2, kind="float", low=0.0, high=0.9, metavar="FRAC", example="0.2",
-                            help="fraction of the points held out for validation")
-    features: int = _opt(1, kind="int", low=1, high=100, metavar="F", example="3",
-                         help="number of input features (sequential stage)")
-    hidden: int = _opt(0, kind="int", low=0, high=4096, metavar="H", example="5",
-                       help="hidden units of a two-layer Sequential (0: one Linear layer)")
-    show: str = _opt("params,fit,loss,graph", kind="views", choices=VIEWS, metavar="VIEW[,VIEW...]",
-                     example="params,fit,loss,surface", help="the views to show: " + ", ".join(VIEWS))
-    live: str = _opt("auto", kind="choice", choices=("auto", "on", "off"), metavar="WHEN",
-                     example="on", help="live progress, fit and loss while training: auto (in a "
+    seed: int = _opt(42, Whole(0, 2**32 - 1), "run", "SEED", "42",
+                     "seed for the data, the split and the initial parameters")
+    val_split: float = _opt(0.2, Number(0.0, 0.9), "data", "FRAC", "0.2",
+                            "fraction of the points held out for validation")
+    features: int = _opt(1, Whole(1, 100), "data", "F", "3", "number of input features (sequential stage)")
+    hidden: int = _opt(0, Whole(0, 4096), "run", "H", "5",
+                       "hidden units of a two-layer Sequential (0: one Linear layer)")
+    show: str = _opt("params,fit,loss,graph", ListOf(Choice(VIEWS, noun="view"), joined=True), "output",
+                     "VIEW[,VIEW...]", "params,fit,loss,surface", "the views to show: " + ", ".join(VIEWS))
+    live: str = _opt("auto", Choice(("auto", "on", "off")), "output", "WHEN", "on",
+                     "live progress, fit and loss while training: auto (in a "
                      "notebook, runs longer than a second), on, off")
-    data: str = _opt("synthetic", kind="choice", choices=DATA_SOURCES, metavar="SOURCE",
-                     example="diabetes", help="synthetic (the book's line), diabetes (scikit-learn's "
+    data: str = _opt("synthetic", Choice(DATA_SOURCES), "data", "SOURCE", "diabetes",
+                     "synthetic (the book's line), diabetes (scikit-learn's "
                      "diabetes set, one --feature), user (--x and --y name your arrays)")
-    feature: str | None = _opt(None, kind="str", metavar="NAME", example="bmi",
-                               help="the diabetes feature to regress on (bmi when not given)")
-    x: str | None = _opt(None, kind="str", metavar="NAME", example="x",
-                         help="with --data user: the features, a name in your namespace "
+    feature: str | None = _opt(None, Text(), "data", "NAME", "bmi",
+                               "the diabetes feature to regress on (bmi when not given)")
+    x: str | None = _opt(None, Text(), "data", "NAME", "x",
+                         "with --data user: the features, a name in your namespace "
                          "(array, list, Series, DataFrame, or df.column / df['column'])")
-    y: str | None = _opt(None, kind="str", metavar="NAME", example="y",
-                         help="with --data user: the targets, like --x")
-    scale: str = _opt("none", kind="choice", choices=("none", "standard"), metavar="HOW",
-                      example="standard", help="feature scaling: none, or standard (training "
+    y: str | None = _opt(None, Text(), "data", "NAME", "y", "with --data user: the targets, like --x")
+    scale: str = _opt("none", Choice(("none", "standard")), "data", "HOW", "standard",
+                      "feature scaling: none, or standard (training "
                       "mean 0, standard deviation 1)")
-    store: str | None = _opt(None, kind="name", metavar="NAME", example="result",
-                             help="also store the run's Result in this variable")
-    cuda_graph: bool = _opt(False, kind="flag", metavar="", example="",
-                            help="on CUDA, capture one training step as a CUDA graph and replay it "
+    store: str | None = _opt(None, PythonName(), "output", "NAME", "result",
+                             "also store what the run or command made in this variable (never "
+                             "replacing one of your own objects)")
+    cuda_graph: bool = _opt(False, Switch(), "run", "", "",
+                            "on CUDA, capture one training step as a CUDA graph and replay it "
                             "every epoch (torch stages; the header shows the gain)")
 
     def __post_init__(self) -> None:
         for spec in option_specs():
-            value = getattr(self, spec.name)
-            if value is None:
-                continue
-            object.__setattr__(self, spec.name, spec.parse(value))
+            object.__setattr__(self, spec.name, spec.parse(getattr(self, spec.name)))
         check_data_options(self)
         n_train, n_val = split_sizes(self.n, self.val_split)
         if n_train < 2 or (self.val_split > 0 and n_val < 1):
@@ -320,7 +184,7 @@ class Options:
             raise usage_error(
                 f"--true-w has {len(self.true_w)} value(s) but --features is {self.features}",
                 "valid values are one slope per feature, separated by commas",
-                f"Try --true-w {','.join(_fmt(v) for v in default_true_w(self.features))}",
+                f"Try --true-w {','.join(format_number(v) for v in default_true_w(self.features))}",
             )
 
     def _check_size(self) -> None:
@@ -362,12 +226,11 @@ class Options:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Options:
-        """Options from keyword values; ``None`` means "use the default"."""
-        given = {k: v for k, v in values.items() if v is not None}
-        unknown = sorted(set(given) - {s.name for s in option_specs()})
+        """Options from keyword values (names as the fields spell them)."""
+        unknown = sorted(set(values) - {s.name for s in option_specs()})
         if unknown:
             raise unknown_option_error(unknown[0].replace("_", "-"))
-        return cls(**given)
+        return cls(**values)
 
     def changed(self) -> dict[str, Any]:
         """The options that differ from their defaults."""
@@ -423,20 +286,21 @@ def option_specs() -> tuple[OptionSpec, ...]:
     return _SPECS
 
 
+def spec_for(name: str) -> OptionSpec:
+    """The declaration of one option, by its field name (``true_w``)."""
+    return _BY_NAME[name]
+
+
 def unknown_option_error(name: str) -> UsageError:
-    flags = [s.flag for s in option_specs()]
+    """An option that :class:`Options` does not have (``name`` as a field or a flag)."""
     flag = name if name.startswith("-") else "--" + name
-    close = difflib.get_close_matches(flag, flags, n=1)
-    fix = f"Did you mean {close[0]}?" if close else "See %linreg? for help"
-    return usage_error(f"Unknown option {flag}", "valid options are " + ", ".join(flags), fix)
+    return _unknown_option(flag, [s.flag for s in option_specs()])
 
 
 def _build_specs() -> tuple[OptionSpec, ...]:
-    specs = []
-    for f in dataclasses.fields(Options):
-        meta = dict(f.metadata["spec"])
-        specs.append(OptionSpec(name=f.name, flag="--" + f.name.replace("_", "-"), **meta))
-    return tuple(specs)
+    return tuple(OptionSpec(name=f.name, flag="--" + f.name.replace("_", "-"), default=f.default,
+                            **f.metadata["spec"]) for f in dataclasses.fields(Options))
 
 
 _SPECS = _build_specs()
+_BY_NAME = {spec.name: spec for spec in _SPECS}

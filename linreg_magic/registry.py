@@ -18,10 +18,10 @@ from importlib.metadata import entry_points
 from types import MappingProxyType
 
 from .errors import usage_error
-from .stage import Stage
+from .stage import Stage, contract_problem
 
-__all__ = ["ENTRY_POINT_GROUP", "available_stages", "get_stage", "ladder", "refresh",
-           "register_stage", "unregister_stage"]
+__all__ = ["BUILTIN_STAGES", "ENTRY_POINT_GROUP", "available_stages", "get_stage", "ladder",
+           "previous_stage", "refresh", "register_stage", "unregister_stage"]
 
 ENTRY_POINT_GROUP = "linreg_magic.stages"
 
@@ -89,6 +89,10 @@ def _load(name: str) -> Stage | None:
     if not isinstance(stage, Stage):
         warnings.warn(f"linreg_magic: entry point {name!r} is not a linreg_magic.Stage", stacklevel=3)
         return None
+    problem = contract_problem(stage)
+    if problem:
+        warnings.warn(f"linreg_magic: stage {name!r} is not loaded: {problem}", stacklevel=3)
+        return None
     return stage
 
 
@@ -139,6 +143,9 @@ def register_stage(stage: Stage, *, replace: bool = False) -> Stage:
         raise TypeError(f"register_stage() takes a linreg_magic.Stage, not {type(stage).__name__}")
     if stage.name in BUILTIN_STAGES:
         raise ValueError(f"{stage.name!r} is a built-in stage; pick another name")
+    problem = contract_problem(stage)
+    if problem:
+        raise ValueError(f"stage {stage.name!r} cannot be registered: {problem}")
     exists = stage.name in _registered or stage.name in _sources()
     if exists and not (replace and stage.name in _registered):
         raise ValueError(f"a stage called {stage.name!r} exists; pass replace=True to replace it")

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .data import Dataset
+from .mse import QuadraticMSE
 from .options import Options
 
 __all__ = ["BOOK", "Reference", "Result", "Stop", "StopKind"]
@@ -140,8 +141,6 @@ class Result:
         return self._final_mse(self.data.x_val, self.data.y_val)
 
     def _final_mse(self, x: np.ndarray, y: np.ndarray) -> float:
-        from .mse import QuadraticMSE
-
         with np.errstate(over="ignore", invalid="ignore"):
             return float(QuadraticMSE.of(x, y)(self.intercept, self.coef))
 

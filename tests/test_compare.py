@@ -75,8 +75,9 @@ def test_compare_with_several_features_runs_the_stages_that_take_them(ip) -> Non
         results = ip.run_line_magic("linreg", "compare --features 2 --epochs 50 --device cpu")
     assert [r.stage for r in results] == ["sequential"]
     texts = [o.data["text/plain"] for o in captured.outputs]
-    assert "Not run: numpy, tensors, autograd, optimizer, loss, module, nested (one feature only; " \
-           "the data have 2)." in texts
+    assert "Not run: numpy, tensors, autograd, optimizer, loss, module, nested (--features applies to " \
+           "stages that build their model from the data's shape; each of these stages has one feature " \
+           "and no hidden layer)." in texts
 
 
 def test_compare_of_an_unknown_stage_is_one_usage_error(ip) -> None:  # type: ignore[no-untyped-def]
@@ -117,8 +118,9 @@ def test_compare_with_hidden_runs_the_stages_with_a_hidden_layer_and_names_the_o
     assert [r.stage for r in results] == ["sequential"]
     assert results[0].options.hidden == 5
     texts = [o.data["text/plain"] for o in captured.outputs]
-    assert "Not run: numpy, tensors, autograd, optimizer, loss, module, nested (no hidden layer " \
-           "for --hidden 5)." in texts
+    assert "Not run: numpy, tensors, autograd, optimizer, loss, module, nested (--hidden applies to " \
+           "stages that build their model from the data's shape; each of these stages has one feature " \
+           "and no hidden layer)." in texts
 
 
 def test_compare_of_named_stages_none_of_which_takes_hidden_is_one_usage_error(ip) -> None:  # type: ignore[no-untyped-def]
@@ -126,8 +128,9 @@ def test_compare_of_named_stages_none_of_which_takes_hidden_is_one_usage_error(i
         ip.run_line_magic("linreg", "compare numpy module --hidden 5 --device cpu")
     message = str(caught.value)
     assert type(caught.value) is UsageError and "\n" not in message
-    assert message.startswith("None of the stages named (numpy, module) can run with --hidden 5. "
-                              "Stages that can: sequential. ")
+    assert message.startswith("None of the stages named (numpy, module) can run: --hidden applies to "
+                              "stages that build their model from the data's shape; each of these "
+                              "stages has one feature and no hidden layer. Stages that can: sequential. ")
 
 
 def test_cuda_graph_leaves_the_numpy_stage_to_run_on_the_cpu_as_usual(ip) -> None:  # type: ignore[no-untyped-def]

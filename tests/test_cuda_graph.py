@@ -68,10 +68,10 @@ def test_a_stage_that_never_logs_has_no_step_to_capture() -> None:
 def test_the_code_view_gets_the_capture_code_as_it_runs() -> None:
     text = cuda_graph.source()
     assert text == inspect.getsource(cuda_graph)
-    for piece in ("torch.cuda.CUDAGraph()",
-                  'with torch.cuda.graph(graph, capture_error_mode="thread_local"):', "graph.replay()",
-                  "torch.cuda.Stream()", "side.wait_stream(torch.cuda.current_stream())",
-                  "self.table.index_copy_(0, self.row,", "self.row += 1"):
+    for piece in ("torch.cuda.CUDAGraph()", "with torch.cuda.graph(graph, stream=stream, "
+                  'capture_error_mode="thread_local"):', "graph.replay()", "with torch.cuda.device(device):",
+                  "torch.cuda.Stream(device)", "side.wait_stream(torch.cuda.current_stream(device))",
+                  "self.table.index_copy_(0, self.row,", "self.row += 1", "origin.restore(stage.name)"):
         assert piece in text
 
 
@@ -164,3 +164,211 @@ def test_the_code_view_of_a_cuda_graph_run_shows_the_capture_code(ip):
     assert [texts[i].split()[1] for i in code] == ["module", "cuda_graph"]
     assert "CUDAGraph" in texts[code[1]]
     assert "cuda_graph" in captured.outputs[code[1]].data["text/html"]
+
+
+# -- an optimizer with state -------------------------------------------------------
+def _optimizer_stage(name: str, make_optimizer: Any) -> Stage:
+    """A plugin stage like the book's sequential one, with the optimizer ``make_optimizer(params, lr)``."""
+
+    def data_preparation(x_train: Any, y_train: Any, device: str) -> dict[str, Any]:
+        return {"x_train_tensor": torch.as_tensor(x_train).float().to(device),
+                "y_train_tensor": torch.as_tensor(y_train).float().to(device)}
+
+    def model_configuration(seed: int, device: str, lr: float) -> dict[str, Any]:
+        torch.manual_seed(seed)
+        model = torch.nn.Sequential(torch.nn.Linear(1, 1)).to(device)
+        return {"model": model, "optimizer": make_optimizer(model.parameters(), lr),
+                "loss_fn": torch.nn.MSELoss()}
+
+    def model_training(x_train_tensor: Any, y_train_tensor: Any, model: Any, optimizer: Any,
+                       loss_fn: Any, n_epochs: int, tracker: Any) -> dict[str, Any]:
+        for _epoch in range(n_epochs):
+            loss = loss_fn(model(x_train_tensor), y_train_tensor)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            tracker.log(loss, model)
+        return {"model": model}
+
+    return Stage(name=name, title=name, summary="a plugin stage with a stateful optimizer", order=95,
+                 data_preparation=data_preparation, model_configuration=model_configuration,
+                 model_training=model_training)
+
+
+def _momentum(params: Any, lr: float) -> torch.optim.Optimizer:
+    return torch.optim.SGD(params, lr=lr, momentum=0.9)
+
+
+def _steps_after_a_warm_up(stage: Stage, epochs: int, device: str, restore: bool) -> torch.Tensor:
+    """What the replays compute, on any device: warm-up steps (which make the momentum
+    buffer), the starting point put back (or not), then one captured step per epoch."""
+    options = Options(stage="module", device=device, epochs=epochs)  # the stage itself is in the Plan
+    with preserved_random_state(True):
+        ns = prepare_namespace(Plan(stage, options, device, make_data(options)))
+    params = stage_parameters(stage, ns)
+    optimizers = cuda_graph.optimizers_in(ns)
+    cuda_graph.check_optimizers(stage.name, optimizers)
+    origin = cuda_graph.StartingPoint(params, optimizers)
+    width = 1 + sum(p.numel() for p in params.values())
+    scratch, scratch_row = torch.zeros(2, width), torch.zeros(1, dtype=torch.long)
+    for _ in range(cuda_graph.WARMUP_STEPS):
+        scratch_row.zero_()
+        cuda_graph.training_step(stage, ns, cuda_graph.StepRecorder(scratch, params, scratch_row))
+    if restore:
+        origin.restore(stage.name)
+    table = torch.full((epochs + 1, width), float("nan"))
+    recorder = cuda_graph.StepRecorder(table, params, torch.ones(1, dtype=torch.long))
+    for _ in range(epochs):
+        cuda_graph.training_step(stage, ns, recorder)
+    return table
+
+
+def test_a_momentum_optimizer_starts_afresh_after_the_warm_up_so_the_steps_give_the_eager_run() -> None:
+    stage = _optimizer_stage("momentum_sgd", _momentum)
+    linreg_magic.register_stage(stage)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            eager = linreg_magic.run(stage="momentum_sgd", device="cpu", epochs=30)
+        replayed = _steps_after_a_warm_up(stage, 30, "cpu", restore=True)
+        kept = _steps_after_a_warm_up(stage, 30, "cpu", restore=False)
+    finally:
+        linreg_magic.unregister_stage("momentum_sgd")
+    np.testing.assert_array_equal(replayed[1:, 0].double().numpy(), eager.losses)
+    # the momentum buffer the warm-up built, if kept, sends the replays elsewhere
+    assert not np.allclose(kept[1:, 0].double().numpy(), eager.losses, rtol=1e-3)
+
+
+@pytest.mark.parametrize(("make", "start"), [
+    (lambda params, lr: torch.optim.Adam(params, lr=lr),
+     "--cuda-graph: the adam stage's Adam optimizer was made without capturable=True, so its step() "
+     "cannot be captured in a CUDA graph. Valid under --cuda-graph are SGD and optimizers made with "
+     "capturable=True. Make it with optim.Adam(..., capturable=True), or drop --cuda-graph"),
+    (lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9, dampening=0.5),
+     "--cuda-graph: the adam stage's SGD has momentum with dampening"),
+])
+def test_an_optimizer_a_graph_cannot_replay_as_eager_is_one_usage_error_line(make: Any, start: str) -> None:
+    stage = _optimizer_stage("adam", make)
+    options = Options(stage="module", device="cpu", epochs=3)
+    with preserved_random_state(True):
+        ns = prepare_namespace(Plan(stage, options, "cpu", make_data(options)))
+    with pytest.raises(UsageError) as info:
+        cuda_graph.check_optimizers("adam", cuda_graph.optimizers_in(ns))
+    assert type(info.value) is UsageError and "\n" not in str(info.value)
+    assert str(info.value).startswith(start)
+
+
+def test_an_optimizer_whose_fresh_state_is_unknown_is_refused_before_the_replays() -> None:
+    class Accumulating(torch.optim.Optimizer):
+        """Keeps a running sum of gradients, which starts at one: not a state zeroing restarts."""
+
+        def __init__(self, params: Any, lr: float) -> None:
+            super().__init__(params, {"lr": lr})
+
+        @torch.no_grad()
+        def step(self, closure: Any = None) -> None:
+            for group in self.param_groups:
+                for p in group["params"]:
+                    total = self.state[p].setdefault("total", torch.ones_like(p))
+                    total.add_(p.grad)
+                    p.sub_(group["lr"] * p.grad / total)
+
+    with pytest.raises(UsageError) as info:
+        _steps_after_a_warm_up(_optimizer_stage("accumulating", Accumulating), 3, "cpu", restore=True)
+    assert type(info.value) is UsageError
+    assert str(info.value).startswith("--cuda-graph: the accumulating stage's Accumulating optimizer keeps "
+                                      "state that cannot be started afresh after the warm-up")
+
+
+# -- on a GPU ------------------------------------------------------------------------
+def _capturable_adam(params: Any, lr: float) -> torch.optim.Optimizer:
+    return torch.optim.Adam(params, lr=lr, capturable=True)
+
+
+@needs_cuda
+@pytest.mark.parametrize("make", [_momentum, _capturable_adam])
+def test_on_a_gpu_a_stateful_optimizer_under_cuda_graph_equals_eager(make: Any) -> None:
+    import warnings
+
+    linreg_magic.register_stage(_optimizer_stage("stateful", make))
+    try:
+        with warnings.catch_warnings():
+            # torch's note that a capturable optimizer runs uncaptured: so it does, eagerly
+            warnings.filterwarnings("ignore", "This instance was constructed with capturable=True")
+            eager = linreg_magic.run(stage="stateful", device="cuda", epochs=200)
+        graphed = linreg_magic.run(stage="stateful", device="cuda", epochs=200, cuda_graph=True)
+    finally:
+        linreg_magic.unregister_stage("stateful")
+    np.testing.assert_allclose(graphed.losses, eager.losses, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(graphed.coef_path, eager.coef_path, rtol=1e-5, atol=1e-6)
+
+
+@needs_cuda
+def test_on_a_gpu_adam_without_capturable_is_one_usage_error_line(ip) -> None:  # type: ignore[no-untyped-def]
+    linreg_magic.register_stage(_optimizer_stage("adam", lambda params, lr: torch.optim.Adam(params, lr=lr)))
+    try:
+        with pytest.raises(UsageError) as info:
+            ip.run_line_magic("linreg", "--stage adam --device cuda --cuda-graph --epochs 5")
+    finally:
+        linreg_magic.unregister_stage("adam")
+    assert type(info.value) is UsageError and "capturable=True" in str(info.value)
+
+
+needs_two_gpus = pytest.mark.skipif(not torch.cuda.is_available() or torch.cuda.device_count() < 2,
+                                    reason="needs two CUDA GPUs")
+
+
+@needs_two_gpus
+def test_on_the_second_gpu_the_graph_is_captured_there_and_equals_eager() -> None:
+    with contextlib.redirect_stdout(io.StringIO()):
+        eager = linreg_magic.run(stage="module", device="cuda:1", epochs=100)
+        graphed = linreg_magic.run(stage="module", device="cuda:1", epochs=100, cuda_graph=True)
+    assert graphed.device == eager.device == "cuda:1"
+    np.testing.assert_allclose(graphed.losses, eager.losses, rtol=1e-5, atol=1e-6)
+    assert graphed.notes[0].startswith("CUDA graph: ")
+
+
+@needs_cuda
+def test_on_a_gpu_the_capture_on_a_worker_thread_survives_cuda_work_on_another_thread() -> None:
+    """The widget's case: a capture on its worker while the kernel's thread uses CUDA."""
+    import threading
+
+    capturing, other_done = threading.Event(), threading.Event()
+
+    def model_training(x_train_tensor: Any, y_train_tensor: Any, model: Any, optimizer: Any,
+                       loss_fn: Any, n_epochs: int, tracker: Any) -> dict[str, Any]:
+        for _epoch in range(n_epochs):
+            loss = loss_fn(model(x_train_tensor), y_train_tensor)
+            if torch.cuda.is_current_stream_capturing():
+                capturing.set()
+                other_done.wait(timeout=60)  # the other thread's CUDA calls happen now
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            tracker.log(loss, model)
+        return {"model": model}
+
+    base = _optimizer_stage("threaded", lambda params, lr: torch.optim.SGD(params, lr=lr))
+    stage = Stage(name="threaded", title="threaded", summary="captures on a worker thread", order=96,
+                  data_preparation=base.data_preparation, model_configuration=base.model_configuration,
+                  model_training=model_training)
+    linreg_magic.register_stage(stage)
+    results: list[Any] = []
+    worker = threading.Thread(target=lambda: results.append(
+        linreg_magic.run(stage="threaded", device="cuda", epochs=50, cuda_graph=True)))
+    try:
+        worker.start()
+        assert capturing.wait(timeout=60)
+        # a cell's CUDA work meanwhile: a fresh allocation (cudaMalloc, unsafe during a capture
+        # in the global mode), kernels and a copy to the host, all on this thread's stream
+        fresh = torch.empty(2**26, device="cuda")
+        assert float(fresh.fill_(1.0)[:4].sum()) == 4.0
+        del fresh
+        other_done.set()
+        worker.join(timeout=120)
+        with contextlib.redirect_stdout(io.StringIO()):
+            eager = linreg_magic.run(stage="threaded", device="cuda", epochs=50)
+    finally:
+        other_done.set()
+        linreg_magic.unregister_stage("threaded")
+    assert results, "the capture on the worker thread failed"
+    np.testing.assert_allclose(results[0].losses, eager.losses, rtol=1e-5, atol=1e-6)

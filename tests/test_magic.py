@@ -151,3 +151,117 @@ def test_bad_options_are_one_usage_error_line(ip, line, fragment):
     assert "\n" not in message
     assert fragment.lower() in message.lower()
     assert "valid" in message.lower()
+
+
+# -- the help, generated from the declarations ------------------------------------------------
+
+def test_help_lists_every_command_of_the_table_with_its_words_and_summary(ip):
+    from linreg_magic.command_table import COMMANDS
+
+    doc = ip.find_line_magic("linreg").__doc__
+    flat = " ".join(doc.split())
+    for command in COMMANDS.values():
+        assert f"  {command.usage}\n" in doc and " ".join(command.summary.split()) in flat
+    assert "%linreg bench [--sizes N[,N...]] [--devices D[,D...]]" in doc
+
+
+def test_help_shows_the_options_in_their_groups_in_order(ip):
+    from linreg_magic.options import GROUPS, option_specs
+
+    doc = ip.find_line_magic("linreg").__doc__
+    starts = [doc.index(f"\n{title}:\n") for title in GROUPS.values()]
+    assert starts == sorted(starts)
+    ends = [*starts[1:], doc.index("\n%linreg diff:\n")]
+    for (group, _), start, end in zip(GROUPS.items(), starts, ends):
+        for spec in option_specs():
+            inside = start < doc.index(f"\n  {spec.flag} ") < end
+            assert inside is (spec.group == group), (spec.flag, group)
+    assert doc.index("\n  --side-by-side") > doc.index("\n%linreg diff:\n")
+    assert doc.index("\n  --sizes") > doc.index("\n%linreg bench:\n")
+
+
+def test_help_says_how_the_line_is_read_and_that_ipython_expands_it_first(ip):
+    doc = " ".join(ip.find_line_magic("linreg").__doc__.split())
+    assert "values are text, parsed and never evaluated" in doc
+    assert "IPython expands $name and {expression} as it does for every magic" in doc
+    assert "# starts a comment" in doc
+
+
+# -- the line as IPython hands it over ------------------------------------------------------------
+
+def test_ipython_expands_dollar_names_before_the_magic_reads_the_line(ip):
+    ip.user_ns.update(rate=0.05, where="cpu")
+    try:
+        ip.run_cell("%linreg --stage numpy --epochs 3 --n 20 --show params --lr $rate --device {where} "
+                    "--store kept", store_history=True)
+        assert ip.user_ns["kept"].options.lr == 0.05 and ip.user_ns["kept"].device == "cpu"
+        ip.run_cell("for r in (0.2, 0.3):\n"
+                    "    last = get_ipython().run_line_magic('linreg', f'--stage numpy --epochs 2 --n 20 '\n"
+                    "                                        f'--show params --lr {r}')\n")
+        assert ip.user_ns["last"].options.lr == 0.3
+    finally:
+        for name in ("rate", "where", "kept", "last", "r"):
+            ip.user_ns.pop(name, None)
+
+
+def test_an_option_value_is_looked_up_never_evaluated(ip):
+    import os
+
+    os.environ.pop("LINREG_EVALUATED", None)
+    ip.user_ns.update(xs=[1.0, 2.0, 3.0], ys=[2.0, 4.0, 6.0])
+    try:
+        with pytest.raises(UsageError) as caught:
+            ip.run_line_magic("linreg", """--data user --x "__import__('os').environ.setdefault"""
+                                        """('LINREG_EVALUATED', '1')" --y ys""")
+    finally:
+        ip.user_ns.pop("xs")
+        ip.user_ns.pop("ys")
+    assert type(caught.value) is UsageError and "no such variable in your namespace" in str(caught.value)
+    assert "LINREG_EVALUATED" not in os.environ
+
+
+# -- the commands' own options ------------------------------------------------------------------
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("diff module side-by-side", "side-by-side is an option of diff: write --side-by-side. Valid is "
+                                 "%linreg diff STAGE [OTHER] [--side-by-side]. Try %linreg diff module "
+                                 "--side-by-side"),
+    ("--stage module --side-by-side", "--side-by-side applies to %linreg diff. It is diff's own option: "
+                                      "the two stages in two columns. Drop --side-by-side, or run "
+                                      "%linreg diff --side-by-side"),
+    ("--sizes 1e2,1e4", "--sizes applies to %linreg bench. It is bench's own option: the data sizes "
+                        "to time"),
+    ("compare --devices cpu", "--devices applies to %linreg bench"),
+    ("bench --n 100,1000", "%linreg bench takes --sizes, not --n. --sizes N[,N...] is the data sizes to "
+                           "time, separated by commas (default 1e2,1e4,1e6,1e7). Try %linreg bench "
+                           "--sizes 1e2,1e4,1e6"),
+    ("bench --device cpu", "%linreg bench takes --devices, not --device"),
+    ("bench --sizes 1", "--sizes got '1'. Valid values are whole numbers separated by commas, each "
+                        "from 2 to 100,000,000"),
+    ("bench --sizes ,", "--sizes got ','"),
+    ("bench --devices gpu", "--devices got 'gpu'. Valid devices are auto, cpu, cuda, cuda:N and mps "
+                            "(separated by commas)"),
+    ("diff module --side-by-side maybe", "Unknown stage 'maybe'"),
+])
+def test_a_commands_own_options_belong_to_it_and_are_read_by_their_kinds(ip, line, message):
+    with pytest.raises(UsageError) as caught:
+        ip.run_line_magic("linreg", line)
+    assert type(caught.value) is UsageError and "\n" not in str(caught.value)
+    assert str(caught.value).startswith(message)
+
+
+def test_diff_side_by_side_is_an_option(ip):
+    from IPython.utils.capture import capture_output
+
+    with capture_output() as captured:
+        ip.run_line_magic("linreg", "diff sequential --side-by-side")
+        ip.run_line_magic("linreg", "diff sequential --side-by-side off")
+    side, plain = (o.data["text/html"] for o in captured.outputs)
+    assert "<table" in side and side != plain
+
+
+def test_every_command_of_the_table_has_a_handler_that_loads():
+    from linreg_magic.command_table import COMMANDS
+
+    for command in COMMANDS.values():
+        assert callable(command.load()), command.name

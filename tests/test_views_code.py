@@ -111,7 +111,7 @@ def test_percent_linreg_diff_takes_another_stage_and_side_by_side(ip) -> None:  
     from IPython.utils.capture import capture_output
 
     with capture_output() as captured:
-        ip.run_line_magic("linreg", "diff sequential numpy side-by-side")
+        ip.run_line_magic("linreg", "diff sequential numpy --side-by-side")
     (out,) = captured.outputs
     assert out.data["text/plain"].startswith("--- numpy")
     assert "<b>numpy</b> &rarr; <b>sequential</b>" in out.data["text/html"]

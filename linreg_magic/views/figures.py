@@ -279,12 +279,12 @@ def _redrawn_figure(result: Result) -> Figure:
             del _FIGURES[next(iter(_FIGURES))]
         return fig
     for ax, draw in zip(fig.axes, (plot_fit, plot_loss)):
-        _remove_plotted(ax)
+        remove_plotted(ax)
         draw(result, ax)
     return fig
 
 
-def _remove_plotted(ax: Axes) -> None:
+def remove_plotted(ax: Axes) -> None:
     """Take what was plotted off ``ax`` but keep the axes, their ticks and layout
     (``cla()`` would rebuild every tick, which costs more than the drawing)."""
     for artist in (*ax.collections, *ax.lines, *ax.patches, *ax.texts, *ax.images):

@@ -15,7 +15,7 @@ import io
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .figures import move_fit, plot_fit, plot_loss
+from .figures import move_fit, plot_fit, plot_loss, remove_plotted
 from .surface import move_surface, plot_surface
 
 if TYPE_CHECKING:
@@ -73,8 +73,6 @@ class KeptFigure:
 
     def draw(self, result: Result, epoch: int | None = None) -> bytes:
         """The view of a new result (at ``epoch``; None: the end), laid out afresh."""
-        from .figures import _remove_plotted
-
         figure = self.figure
         for artist in self._moving:
             artist.set_animated(False)
@@ -84,7 +82,7 @@ class KeptFigure:
             figure.clear()
             self._axes = figure.add_subplot()
         else:
-            _remove_plotted(self._axes)
+            remove_plotted(self._axes)
         self._draw(result, self._axes, epoch)
         figure.canvas.draw()
         figure.set_layout_engine("none")  # keep these positions for the frames

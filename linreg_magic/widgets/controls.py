@@ -18,10 +18,9 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
-from ..device import available_devices
 from ..errors import UsageError
-from ..options import Options, OptionSpec, option_specs
-from ..registry import available_stages
+from ..option_kinds import Control
+from ..options import Options, OptionSpec, default_true_w, option_specs
 
 __all__ = ["LOOKS", "Look", "ValueSlider", "control_value", "make_control", "value_text"]
 
@@ -127,7 +126,7 @@ class ValueSlider(widgets.HBox):  # type: ignore[misc]
         self.slider.disabled = self.text.disabled = disabled
 
     def _exact(self, value: Any) -> Any:
-        return int(value) if self.spec.kind == "int" else float(value)
+        return int(value) if self.spec.kind.control is Control.WHOLE else float(value)
 
     def _set_values(self, values: list[Any], value: Any) -> None:
         """The slider's values (``value`` among them), and its handle at ``value``."""
@@ -172,23 +171,20 @@ def _common(spec: OptionSpec, look: Look) -> dict[str, Any]:
 def make_control(spec: OptionSpec, value: Any) -> widgets.DOMWidget:
     """One control for one option, labelled and bounded by its declaration."""
     look = LOOKS.get(spec.name, Look(spec.name.replace("_", " ")))
-    if look.values and spec.kind in ("int", "float", "floats"):
+    control = spec.kind.control
+    if look.values and control in (Control.WHOLE, Control.NUMBER, Control.NUMBERS):
         return ValueSlider(spec, look.values, value, look.label)
     common = _common(spec, look)
-    if spec.kind == "stage":
-        return widgets.Dropdown(options=available_stages(), value=value, **common)
-    if spec.kind == "device":
-        choices = ["auto", *available_devices()]
+    if control is Control.MENU:
+        choices = list(spec.kind.menu())
         return widgets.Dropdown(options=[*choices, *([value] if value not in choices else [])],
                                 value=value, **common)
-    if spec.kind == "flag":
+    if control is Control.SWITCH:
         return widgets.Checkbox(value=bool(value), indent=False, **common)
-    if spec.kind == "int":
+    if control is Control.WHOLE:
         return widgets.BoundedIntText(value=value, min=spec.low, max=spec.high, **common)
-    if spec.kind == "float":
+    if control is Control.NUMBER:
         return widgets.BoundedFloatText(value=value, min=spec.low, max=spec.high, **common)
-    if spec.choices and spec.kind != "views":
-        return widgets.Dropdown(options=list(spec.choices), value=value, **common)
     return widgets.Text(value=str(value), continuous_update=False, **common)
 
 
@@ -211,3 +207,19 @@ def read_control(control: widgets.DOMWidget) -> Any:
 def make_controls(options: Options) -> dict[str, widgets.DOMWidget]:
     """A control for every option, showing these options."""
     return {spec.name: make_control(spec, control_value(options, spec.name)) for spec in option_specs()}
+
+
+def options_shown(base: Options, controls: Mapping[str, widgets.DOMWidget],
+                  start: Mapping[str, Any]) -> Options:
+    """The options that ``controls`` show: ``base``, with the controls moved since ``start``.
+
+    With several features the true-w control sets the first slope; the others follow
+    ``base`` (or the default pattern when the number of features changed)."""
+    changes = {name: read_control(control) for name, control in controls.items()
+               if control.value != start[name]}
+    features = changes.get("features", base.features)
+    if "true_w" in changes or len(base.slopes) != features:
+        tail = base.slopes[1:] if len(base.slopes) == features else default_true_w(features)[1:]
+        slopes = (float(changes.pop("true_w", base.slopes[0])), *tail)
+        changes["true_w"] = None if base.true_w is None and slopes == default_true_w(features) else slopes
+    return base.replace(**changes) if changes else base

@@ -161,3 +161,41 @@ class Drawing:
         for tab in self.tab_names:
             self.ensure(tab)
 
+
+
+class ViewAccess:
+    """The widget's views and scrubber, for scripts (mixed into the widget)."""
+
+    _drawing: Drawing
+    scrubber: widgets.IntSlider
+
+    if TYPE_CHECKING:
+        def wait(self, timeout: float | None = 120.0) -> bool: ...
+
+    @property
+    def epoch(self) -> int:
+        """The epoch the scrubber shows; setting it replays the run there."""
+        return int(self.scrubber.value)
+
+    @epoch.setter
+    def epoch(self, epoch: int) -> None:
+        self.scrubber.value = int(epoch)
+
+    @property
+    def views(self) -> dict[str, widgets.DOMWidget]:
+        """Each tab's view: an image for fit, loss and surface; HTML for the others."""
+        return self._drawing.views
+
+    @property
+    def notes(self) -> dict[str, widgets.HTML]:
+        return self._drawing.notes
+
+    @property
+    def figures(self) -> dict[str, Figure]:
+        """The matplotlib figure of each figure tab drawn for the current result."""
+        return self._drawing.figures
+
+    def draw_all(self) -> None:
+        """Draw every tab now (they are drawn when first opened), after the runs waiting."""
+        self.wait()
+        self._drawing.draw_all()

@@ -15,6 +15,7 @@ import html
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..views import header_text, params_text
 from .layout import TABLE_STYLE
 
 if TYPE_CHECKING:
@@ -99,6 +100,4 @@ class StaticOutputs:
     def _text(self) -> str:
         if self.result is None:
             return "LinregWidget (no run yet)"
-        from ..views import header_text, params_text
-
         return f"LinregWidget: {header_text(self.result)}\n{params_text(self.result)}"

@@ -19,20 +19,21 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from ..device import DeviceGuard
 from ..engine import prepare_namespace, run_plan, train_prepared
 from ..errors import UsageError, usage_error
-from ..options import Options, default_true_w
+from ..option_kinds import Control
+from ..options import Options, option_specs
 from ..plan import Plan
 from ..session import preserved_random_state
-from .controls import make_controls, read_control
-from .drawing import Drawing, error_html, summary_html
+from .controls import control_value, make_controls, options_shown
+from .drawing import Drawing, ViewAccess, error_html, summary_html
 from .layout import build_layout, figure_page
 from .presets import DEFAULT_CONTROLS, TABS, PresetMethods, control_names, pick
 from .static import StaticOutputs
 from .worker import LatestWins, Superseded
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
     from ..result import Result
     from ..tracker import Tracker
@@ -42,13 +43,11 @@ __all__ = ["LinregWidget", "magic_line"]
 
 def magic_line(options: Options) -> str:
     """The ``%linreg`` line that runs these options (floats written as they read back)."""
-    from ..options import option_specs
-
     words = ["%linreg", "--stage", options.stage]
     flags = {spec.name: spec for spec in option_specs()}
     for name, value in options.changed().items():
         spec = flags[name]
-        if spec.kind == "flag":
+        if spec.kind.control is Control.SWITCH:
             words += [spec.flag] if value else []
         elif name != "stage":
             values = value if isinstance(value, tuple) else (value,)
@@ -56,7 +55,13 @@ def magic_line(options: Options) -> str:
     return " ".join(words)
 
 
-class LinregWidget(PresetMethods, StaticOutputs, widgets.VBox):  # type: ignore[misc]
+def options_line(options: Options) -> str:
+    """The status line under a finished run: the magic line that makes the same run."""
+    return (f"<code style='color:#666;background:none;white-space:normal'>same as: "
+            f"{html.escape(magic_line(options))}</code>")
+
+
+class LinregWidget(PresetMethods, StaticOutputs, ViewAccess, widgets.VBox):  # type: ignore[misc]
     """Controls for one stage of the lesson and its views, for a lecture.
 
     ``LinregWidget(stage="module", lr=0.05, controls=("lr", "epochs", "run"), lock=("stage",))``:
@@ -73,7 +78,7 @@ class LinregWidget(PresetMethods, StaticOutputs, widgets.VBox):  # type: ignore[
     The first run happens in the constructor, so the widget opens with its figures.
     """
 
-    def __init__(self, options: Options | None = None, *, controls: Iterable[str] | None = None,
+    def __init__(self, options: Options | None = None, *, controls: Iterable[str] | None = None,  # noqa: PLR0913  (the public keywords)
                  lock: Iterable[str] = (), tabs: Iterable[str] | None = None, tab: str | None = None,
                  auto: bool = True, pixel_ratio: float = 2.0, **values: Any) -> None:
         options = Options.from_mapping(values) if options is None else options.replace(**values)
@@ -136,16 +141,7 @@ class LinregWidget(PresetMethods, StaticOutputs, widgets.VBox):  # type: ignore[
     @property
     def options(self) -> Options:
         """The options the controls show now (a UsageError if they do not fit together)."""
-        base = self._base
-        changes = {name: read_control(control) for name, control in self.controls.items()
-                   if control.value != self._start[name]}
-        features = changes.get("features", base.features)
-        if "true_w" in changes or len(base.slopes) != features:
-            tail = base.slopes[1:] if len(base.slopes) == features else default_true_w(features)[1:]
-            slopes = (float(changes.pop("true_w", base.slopes[0])), *tail)
-            changes["true_w"] = (None if base.true_w is None and slopes == default_true_w(features)
-                                 else slopes)
-        return base.replace(**changes) if changes else base
+        return options_shown(self._base, self.controls, self._start)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle: dict[str, Any] = super()._repr_mimebundle_(**kwargs) or {}
@@ -159,8 +155,6 @@ class LinregWidget(PresetMethods, StaticOutputs, widgets.VBox):  # type: ignore[
 
     def set_options(self, options: Options | None = None, **values: Any) -> None:
         """Show these options in the controls and run them, as moving the controls would."""
-        from .controls import control_value
-
         options = (self.options if options is None else options).replace(**values)
         self._quiet = True
         try:
@@ -178,7 +172,7 @@ class LinregWidget(PresetMethods, StaticOutputs, widgets.VBox):  # type: ignore[
         try:
             options = self.options
             plan = Plan.make(options)
-            with preserved_random_state(plan.stage.uses_torch, plan.device):
+            with DeviceGuard(plan.device), preserved_random_state(plan.stage.uses_torch, plan.device):
                 namespace = prepare_namespace(plan)  # the stage's random draws: on this thread
         except Exception as exc:  # one line in place of the numbers; the kernel goes on
             self._show_error(exc)
@@ -202,24 +196,20 @@ class LinregWidget(PresetMethods, StaticOutputs, widgets.VBox):  # type: ignore[
 
     def _run_first(self, options: Options) -> None:
         result = run_plan(Plan.make(options))  # raises: a widget that cannot run its options is not made
-        self._show_result(result, self.options_line(options))
+        self._show_result(result, options_line(options))
 
     def _train(self, plan: Plan, namespace: dict[str, Any]) -> None:
-        result = train_prepared(plan, namespace, progress=self._progress)
+        with DeviceGuard(plan.device):  # the current CUDA device is the thread's own
+            result = train_prepared(plan, namespace, progress=self._progress)
         if self._worker.superseded():
             raise Superseded
-        self._show_result(result, self.options_line(plan.options))
+        self._show_result(result, options_line(plan.options))
 
     def _progress(self, tracker: Tracker) -> None:
         if self._worker.superseded():
             raise Superseded
         self.status.value = (f"<span style='color:#666'>training… epoch {tracker.epoch:,} of "
                              f"{tracker.n_epochs:,}</span>")
-
-    @staticmethod
-    def options_line(options: Options) -> str:
-        return (f"<code style='color:#666;background:none;white-space:normal'>same as: "
-                f"{html.escape(magic_line(options))}</code>")
 
     def _on_control(self, change: Mapping[str, Any]) -> None:
         if not self._quiet and self.auto:
@@ -272,30 +262,3 @@ class LinregWidget(PresetMethods, StaticOutputs, widgets.VBox):  # type: ignore[
         value = int(self.scrubber.value)
         self._drawing.move_to(None if value >= result.epochs else value, self.open_tab)
 
-    @property
-    def epoch(self) -> int:
-        """The epoch the scrubber shows; setting it replays the run there."""
-        return int(self.scrubber.value)
-
-    @epoch.setter
-    def epoch(self, epoch: int) -> None:
-        self.scrubber.value = int(epoch)
-
-    @property
-    def views(self) -> dict[str, widgets.DOMWidget]:
-        """Each tab's view: an image for fit, loss and surface; HTML for the others."""
-        return self._drawing.views
-
-    @property
-    def notes(self) -> dict[str, widgets.HTML]:
-        return self._drawing.notes
-
-    @property
-    def figures(self) -> dict[str, Figure]:
-        """The matplotlib figure of each figure tab drawn for the current result."""
-        return self._drawing.figures
-
-    def draw_all(self) -> None:
-        """Draw every tab now (they are drawn when first opened), after the runs waiting."""
-        self.wait()
-        self._drawing.draw_all()

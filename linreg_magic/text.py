@@ -1,0 +1,23 @@
+"""Numbers and tables as plain text reads them (terminal IPython, ``text/plain``).
+
+Light: the standard library only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = ["format_number", "text_table"]
+
+
+def format_number(value: float) -> str:
+    """A bound or a setting as people write it: ``1,000,000``, ``0``, ``0.9``, ``1e-06``."""
+    if float(value).is_integer():
+        return f"{int(value):,}" if abs(value) >= 1e6 else str(int(value))
+    return repr(float(value))
+
+
+def text_table(rows: Sequence[Sequence[str]], gap: str = "  ") -> str:
+    """Rows of cells as lines, each column left-aligned to its widest cell."""
+    widths = [max(len(row[i]) for row in rows if i < len(row)) for i in range(max(map(len, rows), default=0))]
+    return "\n".join(gap.join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
