@@ -21,6 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .views.figures import FIT_COLOR, TRAIN_COLOR, TRUE_COLOR, sample
+from .views.frames import encode_png
+
 if TYPE_CHECKING:
     from IPython.display import DisplayHandle
 
@@ -185,8 +188,6 @@ class LiveView:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
-        from .views.figures import FIT_COLOR, TRAIN_COLOR, TRUE_COLOR, sample
-
         # a fixed layout: solving one per frame would cost more than the drawing
         fig = Figure(figsize=(10, 3.4), dpi=self.dpi)
         FigureCanvasAgg(fig)
@@ -221,8 +222,6 @@ class LiveView:
     def _draw(self, frame: LiveFrame) -> bytes:
         """Draw the frame: everything when the loss axis must rescale (or the first time),
         else the kept background with only the moving lines and titles drawn over it."""
-        from .views.frames import encode_png
-
         fig, a = self._figure, self._artists
         rescaled = self._update_figure(frame)
         moving = [a[name] for name in ("fit", "fit_text", "loss") if name in a]

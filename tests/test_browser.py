@@ -186,9 +186,14 @@ def _open_and_run_all(page: Any, url: str, front: FrontEnd) -> None:
 
 
 def _watch_images(page: Any) -> None:
-    """Record in the page when each figure's picture changes (``window.linregChanges``)."""
+    """Record in the page when each figure's picture changes (``window.linregChanges``) and
+    when the mouse moved with a button down (``window.linregInputs``)."""
     page.evaluate(
-        "() => { window.linregChanges = [];"
+        "() => { window.linregChanges = []; window.linregInputs = [];"
+        " if (!window.linregListening) { window.linregListening = true;"
+        "   for (const kind of ['pointermove', 'pointerup']) document.addEventListener(kind, e => {"
+        "     if (e.buttons || kind === 'pointerup') window.linregInputs.push(performance.now()); },"
+        "     true); }"
         " const observer = new MutationObserver(records => { for (const r of records)"
         "   window.linregChanges.push({view: r.target.className, at: performance.now()}); });"
         " for (const img of document.querySelectorAll('.linreg-widget img'))"
@@ -251,7 +256,7 @@ def _drag_reruns(page: Any, front: FrontEnd) -> dict[str, Any]:
     """Drag the learning rate: the stage runs again; the time to the last new picture."""
     first = _status(page)
     _watch_images(page)
-    started = _drag(page, "learning rate", -60)
+    _drag(page, "learning rate", -60)
     readout = _slider(page, "learning rate").locator("xpath=..").locator(".linreg-value input")
     page.wait_for_function(
         "(el) => { const lr = el.value.trim(); const info = document.querySelector('.linreg-widget "
@@ -262,8 +267,12 @@ def _drag_reruns(page: Any, front: FrontEnd) -> dict[str, Any]:
     changes = page.evaluate("() => window.linregChanges")
     fit = [c["at"] for c in changes if "linreg-fit" in c["view"]]
     assert fit, "dragging the slider did not redraw the fit"
-    return {"front_end": front.name, "drag_to_last_picture_ms": round(max(fit) - started, 1),
+    return {"front_end": front.name, "drag_to_last_picture_ms": round(max(fit) - _last_input(page), 1),
             "pictures_during_drag": len(fit)}
+
+
+def _last_input(page: Any) -> float:
+    return float(page.evaluate("() => Math.max(...window.linregInputs)"))
 
 
 def _scrub(page: Any) -> dict[str, Any]:
@@ -278,9 +287,10 @@ def _scrub(page: Any) -> dict[str, Any]:
     for _ in range(6):  # one short move at a time, as a lecturer replays a run
         page.wait_for_timeout(400)  # the last move's pictures have arrived (bounded, not asserted)
         seen = int(page.evaluate("() => window.linregChanges.length"))
-        started = _drag(page, "epoch", 12)
+        _drag(page, "epoch", 12)
         page.wait_for_function("(n) => window.linregChanges.length > n", arg=seen, timeout=WAIT_MS)
-        steps.append(float(page.evaluate("() => window.linregChanges.at(-1).at")) - started)
+        page.wait_for_timeout(300)  # the step's last picture (bounded, not asserted)
+        steps.append(float(page.evaluate("() => window.linregChanges.at(-1).at")) - _last_input(page))
     steps.sort()
     return {"scrub_step_to_picture_ms": [round(s, 1) for s in steps],
             "scrub_step_median_ms": round(steps[len(steps) // 2], 1)}
@@ -295,6 +305,13 @@ def _scrub_surface(page: Any) -> None:
     _drag(page, "epoch", 200)
     page.wait_for_function(
         "() => window.linregChanges.some(c => c.view.includes('linreg-surface'))", timeout=WAIT_MS)
+
+
+def _settle(page: Any) -> None:
+    """Wait (at most 10 s) until no picture has changed for 0.6 s: the last frame is in."""
+    page.wait_for_function(
+        "() => { const c = window.linregChanges; const last = c.length ? c.at(-1).at : 0;"
+        " return performance.now() - last > 600; }", timeout=10_000, polling=100)
 
 
 def _no_errors(page: Any, errors: list[str]) -> None:
@@ -321,6 +338,7 @@ def _widget_in(front: FrontEnd, root: Path) -> dict[str, Any]:
             measured = _drag_reruns(page, front)
             measured.update(_scrub(page))
             _scrub_surface(page)
+            _settle(page)
             _no_errors(page, errors)
             widget.screenshot(path=str(ARTIFACTS / f"widget-{front.name}-surface.png"), timeout=WAIT_MS)
             page.set_viewport_size({"width": 640, "height": 1800})

@@ -121,9 +121,9 @@ def _draw_surface(result: Result, ax: Axes, epoch: int | None) -> Axes:
 
 #: The views a kept figure can show: (size in inches, draw, move, clear the figure per result).
 _VIEWS: dict[str, tuple[tuple[float, float], Draw, Move | None, bool]] = {
-    "fit": ((4.5, 3.4), plot_fit, move_fit, False),
-    "loss": ((4.5, 3.4), _draw_loss, None, False),
-    "surface": ((5.25, 4.6), _draw_surface, move_surface, True),  # a colour bar: cleared per result
+    "fit": ((4.25, 3.25), plot_fit, move_fit, False),
+    "loss": ((4.25, 3.25), _draw_loss, None, False),
+    "surface": ((4.25, 4.25), _draw_surface, move_surface, True),  # a colour bar: cleared per result
 }
 
 

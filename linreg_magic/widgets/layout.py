@@ -9,11 +9,10 @@ area (a CSS container query) they stack, each the full width.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import ipywidgets as widgets
 
-__all__ = ["STYLE", "TABLE_STYLE", "Layout", "build_layout", "figure_page"]
+__all__ = ["STYLE", "TABLE_STYLE", "build_layout", "figure_column", "figure_page"]
 
 CONTROLS_WIDTH = 250
 INFO_WIDTH = 300
@@ -32,7 +31,9 @@ TABLE_STYLE = """
 """
 
 STYLE = f"""<style>{TABLE_STYLE}
-.linreg-widget {{container-type: inline-size; container-name: linreg}}
+.linreg-widget {{container-type: inline-size; container-name: linreg;
+  --jp-widgets-horizontal-tab-width: 70px}}
+.linreg-widget .linreg-info .widget-html-content {{line-height: 1.35}}
 .linreg-widget .linreg-body {{display: flex; flex-flow: row wrap; gap: 10px 14px; align-items: flex-start}}
 .linreg-widget .linreg-controls {{flex: 0 0 {CONTROLS_WIDTH}px; min-width: 0}}
 .linreg-widget .linreg-figures {{flex: 0 1 auto; min-width: 0; max-width: 100%}}
@@ -40,7 +41,6 @@ STYLE = f"""<style>{TABLE_STYLE}
 .linreg-widget .linreg-figures img {{max-width: 100%; height: auto; display: block}}
 .linreg-widget .linreg-figures img.linreg-stale {{opacity: 0.35}}
 .linreg-widget .linreg-value input {{font-family: monospace; text-align: right}}
-.linreg-widget .linreg-figures .lm-TabBar-tab {{flex: 0 1 76px; min-width: 0}}
 .linreg-widget .linreg-info .linreg-summary th, .linreg-widget .linreg-info .linreg-summary td {{
   padding: 2px 5px; white-space: nowrap; font-size: 11.5px}}
 .linreg-widget .linreg-info .linreg-summary th {{white-space: normal}}
@@ -54,31 +54,30 @@ STYLE = f"""<style>{TABLE_STYLE}
 </style>"""
 
 
-@dataclass(frozen=True)
-class Layout:
-    """The boxes the widget is made of."""
-
-    root_children: tuple[widgets.Widget, ...]
-    tabs: widgets.Tab
-
-
 def figure_page(image: widgets.Image, note: widgets.HTML, width: int) -> widgets.VBox:
     """A figure tab: a note above the picture, shown at ``width`` CSS pixels (or less)."""
     image.layout = widgets.Layout(width=f"{width}px", max_width="100%", height="auto")
     return widgets.VBox([note, image])
 
 
-def build_layout(panel: Sequence[widgets.Widget], pages: Mapping[str, widgets.Widget], first_tab: str,
-                 below_figures: Sequence[widgets.Widget], info: Sequence[widgets.Widget]) -> Layout:
-    """The three columns: ``panel`` (the controls), the tabs and what is below them, ``info``."""
+def figure_column(pages: Mapping[str, widgets.Widget], first_tab: str, below: Sequence[widgets.Widget],
+                  figure_width: int) -> tuple[widgets.VBox, widgets.Tab]:
+    """The tabs (``figure_width`` CSS pixels of picture, and their padding) and what is below them."""
     names = list(pages)
     tabs = widgets.Tab(children=list(pages.values()), titles=names, selected_index=names.index(first_tab))
+    figures = widgets.VBox([tabs, *below], layout=widgets.Layout(width=f"{figure_width + 34}px",
+                                                                max_width="100%"))
+    figures.add_class("linreg-figures")
+    return figures, tabs
+
+
+def build_layout(panel: Sequence[widgets.Widget], figures: widgets.VBox,
+                 info: Sequence[widgets.Widget]) -> tuple[widgets.Widget, ...]:
+    """The root's children: the style, then the three columns (controls, figures, ``info``)."""
     controls = widgets.VBox(list(panel))
     controls.add_class("linreg-controls")
-    figures = widgets.VBox([tabs, *below_figures])
-    figures.add_class("linreg-figures")
     details = widgets.VBox(list(info))
     details.add_class("linreg-info")
     body = widgets.Box([controls, figures, details])
     body.add_class("linreg-body")
-    return Layout((widgets.HTML(STYLE), body), tabs)
+    return widgets.HTML(STYLE), body

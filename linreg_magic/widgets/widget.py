@@ -28,7 +28,7 @@ from ..plan import Plan
 from ..session import preserved_random_state
 from .controls import control_value, make_controls, options_shown
 from .drawing import Drawing, ViewAccess, error_html, summary_html
-from .layout import build_layout, figure_page
+from .layout import build_layout, figure_column, figure_page
 from .presets import DEFAULT_CONTROLS, TABS, PresetMethods, control_names, pick
 from .static import StaticOutputs
 from .worker import LatestWins, Superseded
@@ -65,17 +65,12 @@ class LinregWidget(PresetMethods, StaticOutputs, ViewAccess, widgets.VBox):  # t
     """Controls for one stage of the lesson and its views, for a lecture.
 
     ``LinregWidget(stage="module", lr=0.05, controls=("lr", "epochs", "run"), lock=("stage",))``:
-    keywords are options (see :class:`~linreg_magic.Options`), or pass an ``Options``
-    object; ``controls`` picks the controls shown, in order (any option name, ``"run"``
-    and ``"epoch"``), ``lock`` disables some, ``tabs`` picks the views, ``tab`` the one
-    open first, ``auto`` whether changing a control re-runs (else only Run does), and
-    ``pixel_ratio`` how many device pixels the figures have per CSS pixel.
-
-    Scripting it: :meth:`set_options` (moves the controls and runs), :meth:`wait`,
-    :attr:`result` and :attr:`ran_options` (what the last finished run ran),
-    :attr:`error`, :attr:`epoch` (the scrubber; setting it replays), :meth:`save` /
-    :meth:`load` (presets), :meth:`snapshot` (a static copy to keep in the notebook).
-    The first run happens in the constructor, so the widget opens with its figures.
+    keywords are options (or pass an ``Options``); ``controls`` picks the controls shown, in
+    order (option names, ``"run"``, ``"epoch"``), ``lock`` disables some, ``tabs`` picks the
+    views, ``tab`` the one open first, ``auto`` whether a change re-runs (else only Run does),
+    ``pixel_ratio`` the figures' device pixels per CSS pixel.  For scripts: :meth:`set_options`,
+    :meth:`wait`, :attr:`result`, :attr:`ran_options`, :attr:`error`, :attr:`epoch`, :meth:`save`,
+    :meth:`load`, :meth:`snapshot`.  The first run happens in the constructor.
     """
 
     def __init__(self, options: Options | None = None, *, controls: Iterable[str] | None = None,  # noqa: PLR0913  (the public keywords)
@@ -124,9 +119,10 @@ class LinregWidget(PresetMethods, StaticOutputs, ViewAccess, widgets.VBox):  # t
             (extra.get(name) or self.controls[name]).disabled = True
         panel = [self.controls[n] if n in self.controls else extra[n] for n in self.shown if n != "epoch"]
         below = [self.scrubber] if "epoch" in self.shown else []
-        layout = build_layout(panel, pages, first_tab, below, [self.summary, self.status])
-        self.tabs = layout.tabs
-        super().__init__(children=list(layout.root_children), layout=widgets.Layout(width="100%"))
+        figures, self.tabs = figure_column(pages, first_tab, below, max([k.css_width for k in kept.values()],
+                                                                        default=432))
+        super().__init__(children=build_layout(panel, figures, [self.summary, self.status]),
+                         layout=widgets.Layout(width="100%"))
         self.add_class("linreg-widget")
         for control in self.controls.values():
             control.observe(self._on_control, names="value")
