@@ -90,6 +90,7 @@ class LatestWins:
         with self._lock:
             job: Job | None = self._run
             if job is not None:
+                self.dropped += self._frame is not None  # a frame of the result this run replaces
                 self._run = self._frame = None
                 return job, True
             job, self._frame = self._frame, None
