@@ -69,7 +69,7 @@ def test_a_job_that_raises_keyboard_interrupt_leaves_the_worker_usable() -> None
 def test_wait_gives_up_after_its_timeout_when_a_job_does_not_end() -> None:
     worker = LatestWins(lambda exc: None)
     gate = threading.Event()
-    worker.submit_run(lambda: None if gate.wait(30) else None)
+    worker.submit_run(lambda: gate.wait(30) and None)
     try:
         assert worker.wait(0.05) is False and worker.busy
     finally:
