@@ -365,6 +365,67 @@ def test_the_widget_renders_reruns_and_replays_in_notebook_7(tmp_path: Path) -> 
     assert measured["pictures_during_drag"] >= 1 and len(measured["scrub_step_to_picture_ms"]) == 6
 
 
+@contextlib.contextmanager
+def _voila(root: Path) -> Iterator[tuple[str, Path]]:
+    """Voila serving the widget notebook as a dashboard (no code, only outputs)."""
+    env = _isolated_env(root)
+    notebooks = root / "notebooks"
+    notebooks.mkdir()
+    shutil.copy(NOTEBOOK, notebooks / NOTEBOOK.name)
+    port = _free_port()
+    log = root / "voila.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "voila", NOTEBOOK.name, f"--port={port}",
+                                   "--no-browser", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0"],
+                                  env=env, cwd=notebooks, stdout=out, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    try:
+        yield f"http://127.0.0.1:{port}/", log
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+
+
+def test_the_widget_renders_and_reruns_in_a_voila_dashboard(tmp_path: Path) -> None:
+    _require_chromium()
+    pytest.importorskip("voila", reason="Voila is not installed (pip install voila)")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with _voila(tmp_path) as (url, log), _page() as page:
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        try:
+            deadline = time.monotonic() + WAIT_MS / 1000
+            while True:  # Voila answers once its server is up; the page renders as the kernel runs
+                with contextlib.suppress(Exception):
+                    page.goto(url, timeout=WAIT_MS)
+                    break
+                assert time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(0.5)
+            page.wait_for_function(
+                "() => { const img = document.querySelector('.linreg-widget img.linreg-fit');"
+                " return img !== null && img.naturalWidth > 0; }", timeout=WAIT_MS)
+            assert "1.0235" in _status(page)
+            _check_side_by_side(page)
+            measured = _drag_reruns(page, FrontEnd("voila", "voila", "Voila", "/"))
+            measured.update(_scrub(page))
+            _settle(page)
+            _no_errors(page, errors)
+            page.locator(".linreg-widget").first.screenshot(path=str(ARTIFACTS / "widget-voila.png"),
+                                                            timeout=WAIT_MS)
+        except Exception:
+            with contextlib.suppress(Exception):
+                page.screenshot(path=str(ARTIFACTS / "widget-voila-failure.png"), timeout=10_000)
+            print(log.read_text()[-5000:])
+            raise
+    (ARTIFACTS / "browser-latency-voila.json").write_text(json.dumps(measured, indent=2))
+    assert measured["pictures_during_drag"] >= 1
+
+
 def test_an_exported_notebook_shows_the_widgets_figures_offline(tmp_path: Path) -> None:
     _require_chromium()
     out = tmp_path / "widget.html"

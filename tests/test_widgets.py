@@ -529,3 +529,14 @@ def test_an_executed_notebook_exported_to_html_shows_the_figures_offline(tmp_pat
         copy = exported[re.search(r"linreg-static-copy['\"]", exported).start():]  # type: ignore[union-attr]
         assert copy.count("data:image/png;base64,") >= 3, saved
         assert "Error displaying widget" not in exported
+
+
+def test_the_fit_holds_the_line_of_every_epoch_so_replaying_never_leaves_the_plot() -> None:
+    w = LinregWidget(stage="numpy", lr=0.001, epochs=200, tabs=("fit",))
+    result = w.result
+    assert result is not None
+    low, high = w.figures["fit"].axes[0].get_ylim()
+    xs = np.array([result.data.x.min(), result.data.x.max()])
+    for row in (0, 50, 200):
+        line = result.intercept_path[row] + result.coef_path[row, 0] * xs
+        assert low <= line.min() and line.max() <= high

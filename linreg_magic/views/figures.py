@@ -106,11 +106,28 @@ def _fit_lines(result: Result, ax: Axes, b: float, w: np.ndarray) -> None:
     ax.set_ylabel(data.target_name)
 
 
-def plot_fit(result: Result, ax: Axes | None = None, epoch: int | None = None) -> Axes:
+def _hold_every_line(result: Result, ax: Axes) -> None:
+    """Widen the y limits to hold the fitted line of every epoch (not a diverged one's)."""
+    data = result.data
+    xs = np.array([float(data.x.min()), float(data.x.max())])
+    with np.errstate(over="ignore", invalid="ignore"):
+        ends = result.intercept_path[:, None] + result.coef_path[:, :1] * xs[None, :]
+    y_lo, y_hi = float(data.y.min()), float(data.y.max())
+    span = max(y_hi - y_lo, 1.0)
+    ends = ends[np.isfinite(ends) & (np.abs(ends - y_lo) <= 10 * span)]
+    if len(ends):
+        low, high = min(float(ends.min()), y_lo), max(float(ends.max()), y_hi)
+        pad = 0.05 * (high - low)
+        ax.set_ylim(low - pad, high + pad)
+
+
+def plot_fit(result: Result, ax: Axes | None = None, epoch: int | None = None, *,
+             every_epoch: bool = False) -> Axes:
     """Training and validation points, the true line and the fitted line.
 
     With more than one feature, predicted against actual ``y`` instead.
-    ``epoch`` draws the line the model had after that epoch (default: the last).
+    ``epoch`` draws the line the model had after that epoch (default: the last);
+    ``every_epoch`` sets the limits to hold the line of every epoch (for replaying).
     """
     ax = ax if ax is not None else _new_axes()
     data = result.data
@@ -119,6 +136,8 @@ def plot_fit(result: Result, ax: Axes | None = None, epoch: int | None = None) -
     _scatter_points(result, ax, b, w)
     if data.n_features == 1:
         _fit_lines(result, ax, b, w)
+        if every_epoch:
+            _hold_every_line(result, ax)
     else:
         lo, hi = float(data.y.min()), float(data.y.max())
         ax.plot([lo, hi], [lo, hi], "--", color=TRUE_COLOR, lw=1.2, label="perfect prediction")

@@ -111,6 +111,10 @@ class KeptFigure:
         return encode_png(self.figure)
 
 
+def _draw_fit(result: Result, ax: Axes, epoch: int | None) -> Axes:
+    return plot_fit(result, ax, epoch, every_epoch=True)
+
+
 def _draw_loss(result: Result, ax: Axes, epoch: int | None) -> Axes:
     return plot_loss(result, ax)
 
@@ -121,7 +125,7 @@ def _draw_surface(result: Result, ax: Axes, epoch: int | None) -> Axes:
 
 #: The views a kept figure can show: (size in inches, draw, move, clear the figure per result).
 _VIEWS: dict[str, tuple[tuple[float, float], Draw, Move | None, bool]] = {
-    "fit": ((4.25, 3.25), plot_fit, move_fit, False),
+    "fit": ((4.25, 3.25), _draw_fit, move_fit, False),
     "loss": ((4.25, 3.25), _draw_loss, None, False),
     "surface": ((4.25, 4.25), _draw_surface, move_surface, True),  # a colour bar: cleared per result
 }

@@ -148,7 +148,7 @@ def plot_surface(result: Result, ax: Axes | None = None, epoch: int | None = Non
     if leaves is not None:
         title += f"\ndiverging: the path leaves the plot at epoch {leaves:,}"
     ax.set_title(title, fontsize=10)
-    wide = ax.figure.get_figwidth() >= 5  # two columns of legend fit under the plot
+    wide = ax.figure.get_figure(root=True).get_figwidth() >= 5  # two columns of legend fit below
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2 if wide else 1,
               frameon=False)
     return ax
