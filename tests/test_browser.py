@@ -321,6 +321,21 @@ def _no_errors(page: Any, errors: list[str]) -> None:
     assert not errors, f"errors in the page: {errors}"
 
 
+def _check_saved_notebook(page: Any, path: Path) -> None:
+    """Save the notebook from the front end: the file keeps a static copy with the figures."""
+    import nbformat
+
+    before = path.stat().st_mtime_ns
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while path.stat().st_mtime_ns == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    nb = nbformat.read(path, as_version=4)
+    copies = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if "linreg-static-copy" in o.get("data", {}).get("text/html", "")]
+    assert len(copies) == 1 and copies[0].data["text/html"].count("data:image/png;base64,") == 3
+
+
 def _widget_in(front: FrontEnd, root: Path) -> dict[str, Any]:
     _require_chromium()
     ARTIFACTS.mkdir(exist_ok=True)
@@ -341,6 +356,7 @@ def _widget_in(front: FrontEnd, root: Path) -> dict[str, Any]:
             _settle(page)
             _no_errors(page, errors)
             widget.screenshot(path=str(ARTIFACTS / f"widget-{front.name}-surface.png"), timeout=WAIT_MS)
+            _check_saved_notebook(page, root / "notebooks" / NOTEBOOK.name)
             page.set_viewport_size({"width": 640, "height": 1800})
             page.wait_for_timeout(300)
             _check_stacked(page)
