@@ -87,8 +87,9 @@ def slider_and_scrubber(repeat: int) -> tuple[list[float], list[float], list[flo
     return extra[1:], training[1:], frames[4:]  # the first of each draws for the first time
 
 
-def live_overhead(repeat: int) -> tuple[float, float, int]:
-    """(plain training s, live training s, frames): a long run, with and without the live view."""
+def live_overhead(repeat: int) -> tuple[float, float, float, int]:
+    """(plain training s, live training s, best live / best plain, frames): a long run, with
+    and without the live view, interleaved."""
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
 
@@ -108,7 +109,7 @@ def live_overhead(repeat: int) -> tuple[float, float, int]:
                 view.close(result.epochs, result.seconds)
         live.append(result.seconds)
         frames = view.frames
-    return median(plain), median(live), frames
+    return median(plain), median(live), min(live) / min(plain), frames
 
 
 def main(argv: list[str] | None = None) -> list[list[Any]]:
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> list[list[Any]]:
     from cell import LOAD_GOAL_MS, load_ext_cost
 
     extra, training, frames = slider_and_scrubber(args.repeat)
-    plain, live, n_frames = live_overhead(max(2, args.repeat // 3))
+    plain, live, best, n_frames = live_overhead(max(3, args.repeat // 2))
     torch_s, cell_s, sklearn = first_cell(max(2, args.repeat // 3))
     load, heavy = load_ext_cost(max(3, args.repeat // 2))
     rows = [
@@ -129,8 +130,9 @@ def main(argv: list[str] | None = None) -> list[list[Any]]:
          f"training {median(training) * 1e3:.0f} ms", "<= 150", _ok(median(extra) * 1e3 <= 150)],
         ["scrubber, per frame (ms)", round(median(frames) * 1e3, 1), f"{len(frames)} frames", "<= 50",
          _ok(median(frames) * 1e3 <= 50)],
-        ["live view / training (ratio)", round(live / plain, 3),
-         f"{plain:.2f} s plain, {n_frames} frames", "<= 1.10", _ok(live / plain <= 1.10)],
+        ["live view / training (ratio of medians)", round(live / plain, 3),
+         f"{plain:.2f} s plain, {n_frames} frames; best/best {best:.3f}", "<= 1.10",
+         _ok(live / plain <= 1.10)],
         ["first cell - import torch (s)", round(cell_s - torch_s, 2),
          f"torch {torch_s:.2f} s, cell {cell_s:.2f} s" + ("; sklearn imported" if sklearn else ""),
          "<= 0.5", _ok(cell_s - torch_s <= 0.5)],
