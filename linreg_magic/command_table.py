@@ -95,6 +95,9 @@ _TABLE = (
     Command("bench", "", "time a stage across data sizes and devices", ".bench:bench_command",
             arguments=(SIZES, DEVICES), keeps=".bench:BenchResult",
             instead=MappingProxyType({"n": "--sizes", "device": "--devices"})),
+    Command("lesson", "[NAME]", "the chapter's tensor, device, autograd and model code, run on this "
+            "machine (no NAME: the list; step --stage STAGE: epoch 1, line by line)",
+            ".lessons.command:lesson_command"),
 )
 
 #: ``%linreg COMMAND ...``: name -> :class:`Command`, in the order the help lists them.

@@ -27,15 +27,15 @@ from .display import (
     show_stage_list,
     show_student_run,
 )
-from .engine import ladder_plans, run_plan
+from .engine import ladder_plans, run_each, run_plan
 from .errors import UsageError, usage_error, what_of
 from .live import LiveView, live_wanted
 from .magic_line import MagicLine
 from .options import Options, spec_for
 from .plan import Plan, check_stage_data, check_stage_options
 from .registry import available_stages, ladder
-from .result import Result, StopKind
 from .user_namespace import user_namespace
+from .views.compare import ComparedRuns
 
 __all__ = ["compare_stages", "execute", "has_code", "list_stages", "run_stage", "show_stage_code",
            "show_stage_contract", "show_stage_diff"]
@@ -226,12 +226,12 @@ def compare_stages(rest: list[str], values: dict[str, Any]) -> Made:
                           + _reason(asked, refused), "stages that can: " + (", ".join(can) or "none"),
                           f"Add {can[0] if can else 'another stage'} to the stages, or leave out what "
                           "they cannot take")
-    results = _run_ladder(ladder_plans(options, data, runnable))
+    results = run_each(ladder_plans(options, data, runnable))
     notes = [_not_run(asked, refused)] if any(name in refused for name in asked) else []
     unrun = runnable[len(results):]
     if unrun:
         notes.append(f"Stopped by Ctrl-C: {', '.join(unrun)} not run.")
-    return Made(results, lambda: show_compare(results, " ".join(notes)))
+    return Made(ComparedRuns(results), lambda: show_compare(results, " ".join(notes)))
 
 
 def _refusals(options: Options, data: Any) -> dict[str, UsageError]:
@@ -261,17 +261,6 @@ def _reason(names: list[str], refused: Mapping[str, UsageError]) -> str:
 def _not_run(asked: list[str], refused: Mapping[str, UsageError]) -> str:
     skipped = [name for name in asked if name in refused]
     return f"Not run: {', '.join(skipped)} ({_reason(skipped, refused)})."
-
-
-def _run_ladder(plans: list[Plan]) -> list[Result]:
-    """Run the plans in order; a run stopped by Ctrl-C stops the ladder there."""
-    results: list[Result] = []
-    for plan in plans:
-        results.append(run_plan(plan))
-        stopped = results[-1].stopped
-        if stopped is not None and stopped.kind is StopKind.INTERRUPTED:
-            break
-    return results
 
 
 def show_stage_contract(rest: list[str], values: dict[str, Any]) -> None:

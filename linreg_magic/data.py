@@ -165,8 +165,9 @@ _COLUMN = re.compile(r"""^([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*)|\[\s*(['"]?)(.+?)\3\
 
 def _user(options: Options, namespace: Mapping[str, Any]) -> Dataset:
     x_name, y_name = str(options.x), str(options.y)  # both given: Options checks it
-    x = _numeric("--x", x_name, _lookup("--x", x_name, namespace))
-    y = _numeric("--y", y_name, _lookup("--y", y_name, namespace))
+    x_value, y_value = _aligned(x_name, _lookup("--x", x_name, namespace),
+                                y_name, _lookup("--y", y_name, namespace))
+    x, y = _numeric("--x", x_name, x_value), _numeric("--y", y_name, y_value)
     if x.ndim == 1:
         x = x.reshape(-1, 1)
     if y.ndim == 2 and y.shape[1] == 1:
@@ -179,12 +180,8 @@ def _user(options: Options, namespace: Mapping[str, Any]) -> Dataset:
     if len(x) != len(y):
         raise usage_error(f"--x {x_name} has {len(x)} rows but --y {y_name} has {len(y)}",
                           "both need one entry per data point", "Pass arrays of the same length")
-    for flag, name, arr in (("--x", x_name, x), ("--y", y_name, y)):
-        bad = ~np.isfinite(arr.reshape(len(arr), -1)).all(axis=1)
-        if bad.any():
-            raise usage_error(f"{flag} {name} has {int(bad.sum())} missing or infinite value(s) "
-                              f"(first at row {int(np.argmax(bad))})", "every value must be a finite "
-                              "number", "Drop those rows first, e.g. df.dropna()")
+    _check_finite(("--x", x_name, x), ("--y", y_name, y))
+    _check_size(options, x_name, x)
     train_idx, val_idx = _split(options, len(x))
     if len(train_idx) < 2 or (options.val_split > 0 and len(val_idx) < 1):
         raise usage_error(f"--x {x_name} has only {len(x)} rows",
@@ -194,6 +191,62 @@ def _user(options: Options, namespace: Mapping[str, Any]) -> Dataset:
     return Dataset("user", x, y.reshape(-1, 1), train_idx, val_idx, None, None,
                    feature_names=features, target_name=y_name,
                    source=f"your data: x = {x_name}, y = {y_name} ({len(x)} rows)")
+
+
+def _check_finite(*arrays: tuple[str, str, np.ndarray]) -> None:
+    for flag, name, arr in arrays:
+        bad = ~np.isfinite(arr.reshape(len(arr), -1)).all(axis=1)
+        if bad.any():
+            raise usage_error(f"{flag} {name} has {int(bad.sum())} missing or infinite value(s) "
+                              f"(first at row {int(np.argmax(bad))})", "every value must be a finite "
+                              "number", "Drop those rows first, e.g. df.dropna()")
+
+
+#: The most features user data may have: the closed form, the learning-rate limit and
+#: the loss's quadratic form each work with an (F + 1) x (F + 1) matrix.
+MAX_FEATURES = 1000
+#: The largest recorded parameter path a run on user data may make (bytes).
+MAX_PATH_BYTES = 4 * 2**30
+
+
+def _check_size(options: Options, name: str, x: np.ndarray) -> None:
+    """User data too wide for the closed form, or a path that would not fit in memory."""
+    features = x.shape[1]
+    if features > MAX_FEATURES:
+        gram = (features + 1) ** 2 * 8
+        raise usage_error(f"--x {name} has {features:,} columns: the closed form alone would need a "
+                          f"{features + 1:,} x {features + 1:,} matrix ({gram / 2**30:.1f} GiB)",
+                          f"valid data have at most {MAX_FEATURES:,} features (columns)",
+                          "Pass a table of the columns to fit, e.g. cols = df[['a', 'b']], then --x cols")
+    hidden = options.hidden
+    n_params = features * hidden + 2 * hidden + 1 if hidden else features + 1
+    path = (options.epochs + 1) * n_params * 8
+    if path > MAX_PATH_BYTES:
+        raise usage_error(f"--epochs {options.epochs} with {n_params:,} parameters ({features:,} "
+                          f"features) would record a {path / 2**30:.1f} GiB parameter path",
+                          f"valid runs record at most {MAX_PATH_BYTES / 2**30:.0f} GiB "
+                          "(epochs x parameters x 8 bytes)", "Lower --epochs or --hidden, or pass "
+                          "fewer columns")
+
+
+def _aligned(x_name: str, x: Any, y_name: str, y: Any) -> tuple[Any, Any]:
+    """pandas objects paired by their index, as pandas pairs them: the same labels
+    in another order are put in --x's order; different labels are refused."""
+    x_index: Any = getattr(x, "index", None)
+    y_index: Any = getattr(y, "index", None)
+    if not (hasattr(x_index, "equals") and hasattr(y_index, "equals")) or x_index.equals(y_index):
+        return x, y
+    same_labels = (len(x_index) == len(y_index) and x_index.is_unique and y_index.is_unique
+                   and x_index.isin(y_index).all())
+    if same_labels:
+        return x, y.reindex(x_index)
+    missing = int((~x_index.isin(y_index)).sum()) if x_index.is_unique and y_index.is_unique else None
+    what = (f"{missing} label(s) of --x are not in --y's index" if missing else
+            "an index has repeated labels")
+    raise usage_error(f"--x {x_name} and --y {y_name} have different indexes ({what})",
+                      "pandas data are paired by their index labels, which must match one to one",
+                      "Align them first, e.g. y = y.reindex(x.index), or pass .to_numpy() "
+                      "to pair by position")
 
 
 def _lookup(flag: str, name: str, namespace: Mapping[str, Any]) -> Any:
@@ -235,17 +288,80 @@ def _numeric(flag: str, name: str, value: Any) -> np.ndarray:
     if hasattr(value, "to_numpy"):  # pandas Series / DataFrame
         value = value.to_numpy()
     elif hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
-        value = value.detach().cpu().numpy()
+        value = _tensor_values(flag, name, value)
+    elif np.ma.isMaskedArray(value):
+        masked = int(np.ma.getmaskarray(value).sum())
+        if masked:
+            raise usage_error(f"{flag} {name} is a masked array with {masked} masked value(s)",
+                              "valid data are plain arrays (the mask would be ignored)",
+                              "Drop the masked rows from --x and --y first, e.g. keep = "
+                              "~(np.ma.getmaskarray(x) | np.ma.getmaskarray(y)); x[keep].data")
+        value = np.ma.getdata(value)
+    values = value if isinstance(value, np.ndarray) else _as_array(flag, name, kind, value)
+    _check_dtype(flag, name, kind, values.dtype)
     try:
-        arr = np.array(value, dtype=np.float64)  # always a copy: the user's data stay as they are
+        arr = np.array(values, dtype=np.float64)  # always a copy: the user's data stay as they are
     except (TypeError, ValueError):
-        raise usage_error(f"{flag} {name} is not numeric (a {kind} with values that are "
-                          "not numbers)", "valid data are numbers (ints, floats or bools)",
-                          "Convert or drop the non-numeric values first, e.g. pd.to_numeric") from None
+        raise _not_numeric(flag, name, kind) from None
     if arr.ndim == 0:
         raise usage_error(f"{flag} {name} is a single number", "it needs one value per data point",
                           f"Pass an array or a column as {flag}")
+    if arr.size == 0:
+        raise usage_error(f"{flag} {name} is empty (shape {arr.shape})", "it needs one value per "
+                          "data point, at least two points", f"Pass an array with data as {flag}")
     return arr
+
+
+def _as_array(flag: str, name: str, kind: str, value: Any) -> np.ndarray:
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError):  # ragged lists
+        raise _not_numeric(flag, name, kind) from None
+
+
+def _not_numeric(flag: str, name: str, kind: str) -> Exception:
+    return usage_error(f"{flag} {name} is not numeric (a {kind} with values that are not numbers)",
+                       "valid data are numbers (ints, floats or bools)",
+                       "Convert or drop the non-numeric values first, e.g. pd.to_numeric")
+
+
+#: dtype kinds that would convert to float64 but lose their meaning: what they are,
+#: what converting would do, the fix.
+_REFUSED_KINDS = {
+    "c": ("is not real-valued: it holds complex numbers", "the imaginary part would be dropped",
+          "Pass the real part, e.g. x.real, or abs(x)"),
+    "M": ("is not numeric: it holds dates and times", "they would become nanosecond counts",
+          "Pass a number such as days since the start, e.g. (t - t.min()) / np.timedelta64(1, 'D')"),
+    "m": ("is not numeric: it holds time spans", "they would become nanosecond counts",
+          "Pass them in a unit, e.g. t / np.timedelta64(1, 's')"),
+    "U": ("is not numeric: it holds text", "text is not converted",
+          "Convert it first, e.g. pd.to_numeric(x)"),
+    "S": ("is not numeric: it holds bytes", "bytes are not converted",
+          "Convert them first, e.g. x.astype(float)"),
+}
+
+
+def _check_dtype(flag: str, name: str, kind: str, dtype: np.dtype[Any]) -> None:
+    if dtype.kind in _REFUSED_KINDS:
+        what, why, fix = _REFUSED_KINDS[dtype.kind]
+        raise usage_error(f"{flag} {name} {what} (a {kind})",
+                          f"valid data are real numbers (ints, floats or bools): {why}", fix)
+    if dtype.kind == "V":
+        raise _not_numeric(flag, name, kind)
+
+
+def _tensor_values(flag: str, name: str, tensor: Any) -> np.ndarray:
+    """A tensor's values on the host, in float64 (bfloat16 and half included)."""
+    if tensor.is_complex():
+        raise usage_error(f"{flag} {name} is not real-valued: it holds complex numbers (a tensor "
+                          f"of {tensor.dtype})",
+                          "valid data are real numbers: the imaginary part would be dropped",
+                          "Pass the real part, e.g. x.real")
+    try:
+        host = tensor.detach().cpu()  # to the host first: some devices (MPS) have no float64
+        return np.asarray(host.double().numpy() if host.is_floating_point() else host.numpy())
+    except (TypeError, RuntimeError):  # e.g. a sparse or quantized tensor
+        raise _not_numeric(flag, name, type(tensor).__name__) from None
 
 
 def _column_names(name: str, namespace: Mapping[str, Any], features: int) -> tuple[str, ...]:

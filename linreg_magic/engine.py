@@ -1,8 +1,9 @@
 """The engine: ``run(options) -> Result``.
 
 data -> device -> the stage's three steps -> record -> result.  It knows nothing
-of display.  The user's global random states (``random``, numpy, torch) are
-restored after every run, failed or not.
+of display.  Every run is :func:`~linreg_magic.session.guarded`: the session's
+global state (random generators, torch's modes, streams, cwd, environment, ...)
+is as it was afterwards, failed, interrupted or not.
 """
 
 from __future__ import annotations
@@ -16,19 +17,21 @@ import numpy as np
 
 from .data import Dataset, make_data
 from .device import DeviceGuard, describe
-from .errors import UsageError
+from .errors import UsageError, usage_error
 from .lr import divergence_note
 from .mse import QuadraticMSE
 from .options import Options
 from .plan import Plan, check_stage_data, check_stage_options, resolve
+from .printed import capture_prints, uncaptured
 from .reference import book_values, reference
 from .registry import ladder
 from .result import Result, Stop, StopKind
-from .session import preserved_random_state
+from .session import guarded
 from .stage import Stage, call_step
 from .tracker import Recording, Tracker
 
-__all__ = ["Diverged", "LiveFrame", "run", "run_ladder", "run_options", "run_plan", "train_prepared"]
+__all__ = ["Diverged", "LiveFrame", "model_parameters", "run", "run_each", "run_ladder", "run_options",
+           "run_plan", "train_prepared"]
 
 
 class Diverged(ArithmeticError):
@@ -91,9 +94,13 @@ def run_plan(plan: Plan, *, progress: Callable[[Tracker], None] | None = None,
     :class:`LiveFrame` whenever the tracker reports progress (a few times a second,
     never per epoch) and, if it has a ``ready(seconds) -> bool`` method, that method
     says whether a frame is wanted; ``prepared(namespace)``, if given, is called just
-    before training."""
-    with DeviceGuard(plan.device), preserved_random_state(plan.stage.uses_torch, plan.device):
-        return _train(plan, progress, live, prepared)
+    before training.  What the stage's code prints is kept in ``Result.printed``."""
+    # the guard inside the capture: sys.stdout is then the capture's router, which
+    # stays while another thread (the widget's worker) still captures
+    with DeviceGuard(plan.device), capture_prints() as printed, \
+            guarded(device=plan.device, uses_torch=plan.stage.uses_torch) as guard:
+        result = _train(plan, progress, live, prepared, guard.mark)
+    return result.replace(printed=printed.text) if printed.text else result
 
 
 def run_ladder(options: Options, *, data: Dataset | None = None,
@@ -103,9 +110,30 @@ def run_ladder(options: Options, *, data: Dataset | None = None,
     Stages that cannot take the data (several features) or the options (``--hidden``)
     are left out.  Numpy stages run on the CPU and without ``--cuda-graph``.  Every
     stage's options are checked before the first one trains.
+
+    Ctrl-C stops the whole ladder: the stages that finished are returned, followed
+    by the interrupted one (its ``stopped`` is an INTERRUPTED :class:`Stop`).  A
+    Ctrl-C that lands before the interrupted stage has parameters (while it makes
+    its tensors) leaves only the finished ones, or re-raises if none finished.
     """
-    plans = ladder_plans(options, data, stages)
-    return [run_plan(plan) for plan in plans]
+    return run_each(ladder_plans(options, data, stages))
+
+
+def run_each(plans: list[Plan]) -> list[Result]:
+    """Run the plans in order, as :func:`run_ladder` does: a Ctrl-C stops them all and
+    the finished results come back, the interrupted one last."""
+    results: list[Result] = []
+    for plan in plans:
+        try:
+            result = run_plan(plan)
+        except KeyboardInterrupt:
+            if not results:
+                raise
+            break
+        results.append(result)
+        if result.stopped is not None and result.stopped.kind is StopKind.INTERRUPTED:
+            break
+    return results
 
 
 def ladder_plans(options: Options, data: Dataset | None = None,
@@ -144,8 +172,11 @@ def prepare_namespace(plan: Plan) -> dict[str, Any]:
 
 def _train(plan: Plan, progress: Callable[[Tracker], None] | None,
            live: Callable[[LiveFrame], None] | None = None,
-           prepared: Callable[[dict[str, Any]], None] | None = None) -> Result:
-    return train_prepared(plan, prepare_namespace(plan), progress=progress, live=live, prepared=prepared)
+           prepared: Callable[[dict[str, Any]], None] | None = None,
+           made: Callable[[], None] = lambda: None) -> Result:
+    ns = prepare_namespace(plan)
+    made()  # what the stage's set-up changed (its seed): see session.Guard.mark
+    return train_prepared(plan, ns, progress=progress, live=live, prepared=prepared)
 
 
 def train_prepared(plan: Plan, ns: dict[str, Any], *, progress: Callable[[Tracker], None] | None = None,
@@ -156,12 +187,12 @@ def train_prepared(plan: Plan, ns: dict[str, Any], *, progress: Callable[[Tracke
     stage, options = plan.stage, plan.options
     if live is not None:
         progress = _with_live_frames(progress, live, stage, ns, plan.data, lambda: start)
-    tracker = Tracker(options.epochs, progress=_stop_when_diverged(progress))
+    tracker = Tracker(options.epochs, progress=uncaptured(_stop_when_diverged(progress)))
     params = stage_parameters(stage, ns)
     tracker.start(params)
     ns["tracker"] = tracker
     if prepared is not None:
-        prepared(ns)
+        uncaptured(prepared)(ns)
     stopped: Stop | None = None
     notes: tuple[str, ...] = ()
     replayed: float | None = None  # with --cuda-graph: the replays alone
@@ -245,7 +276,19 @@ def stage_parameters(stage: Stage, ns: Mapping[str, Any]) -> dict[str, Any]:
     model = ns.get("model")
     if model is None or not hasattr(model, "named_parameters"):
         raise RuntimeError(f"stage {stage.name!r} did not provide an nn.Module called 'model'")
-    return dict(model.named_parameters())
+    return model_parameters(model)
+
+
+def model_parameters(model: Any) -> dict[str, Any]:
+    """A model's named parameters; one UsageError line for a model with none
+    (``nn.Identity()``, an empty ``nn.Sequential()``): there is nothing to learn."""
+    params = dict(model.named_parameters())
+    if not params:
+        raise usage_error(f"`model` ({type(model).__name__}) has no parameters, so there is "
+                          "nothing to learn", "a linear regression model holds a slope and an "
+                          "intercept, e.g. nn.Linear(n_features, 1)",
+                          "Build the model with parameters, e.g. model = nn.Linear(1, 1)")
+    return params
 
 
 def synchronize(device: str) -> None:
@@ -328,7 +371,13 @@ def affine_path(stage: Stage, ns: Mapping[str, Any], rec: Recording,
         return functional_call(model, {**params, **buffers}, (probes,))
 
     with torch.no_grad():
-        out = vmap(evaluate)(path).reshape(rows, n_features + 1).numpy()
+        out = vmap(evaluate)(path)
+    if tuple(out.shape[1:]) not in ((n_features + 1, 1), (n_features + 1,)):
+        raise usage_error(f"`model` maps {n_features + 1} rows of {n_features} feature(s) to shape "
+                          f"{tuple(out.shape[1:])}", "a regression model returns one prediction "
+                          "per row, shape (N, 1)", f"End the model with a layer that has one output, "
+                          f"e.g. nn.Linear({n_features}, 1)")
+    out = out.reshape(rows, n_features + 1).numpy()
     intercepts = out[:, 0].copy()
     return intercepts, out[:, 1:] - intercepts[:, None]
 

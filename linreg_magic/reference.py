@@ -15,7 +15,7 @@ from .registry import BUILTIN_STAGES
 from .result import BOOK, Reference
 from .stage import Stage
 
-__all__ = ["NORMAL_EQUATIONS_FROM", "book_values", "reference"]
+__all__ = ["NORMAL_EQUATIONS_FROM", "book_values", "least_squares", "reference"]
 
 _REFERENCES: dict[bytes, Reference] = {}
 #: From this many training points on, the closed form comes from the normal equations.
@@ -23,18 +23,19 @@ NORMAL_EQUATIONS_FROM = 1_000_000
 
 
 def _data_fingerprint(data: Dataset) -> bytes:
-    """Identifies a data set cheaply: shapes, sums, and a strided sample of the values."""
-    digest = hashlib.blake2b(digest_size=20)
-    digest.update(repr((data.name, data.x.shape, data.y.shape, len(data.train_idx),
-                        float(data.x.sum()), float(data.y.sum()))).encode())
-    for array in (data.x, data.y, data.train_idx):
-        step = max(1, len(array) // 4096)
-        digest.update(np.ascontiguousarray(array[::step]).tobytes())
+    """Identifies a data set by all of its values: a hash of every byte of x, y and
+    the split (SHA-256, most of a gigabyte a second)."""
+    digest = hashlib.sha256()  # the fastest of hashlib here (SHA extensions)
+    digest.update(repr((data.name, data.x.shape, data.y.shape, data.x.dtype.str,
+                        len(data.train_idx), len(data.val_idx))).encode())
+    for array in (data.x, data.y, data.train_idx, data.val_idx):
+        digest.update(np.ascontiguousarray(array).data)
     return digest.digest()
 
 
 def reference(data: Dataset) -> Reference:
-    """scikit-learn's closed-form answer on the training data (worked out once per data set)."""
+    """The closed-form least-squares answer on the training data (worked out once per
+    data set), as scikit-learn's ``LinearRegression`` gives it."""
     key = _data_fingerprint(data)
     found = _REFERENCES.get(key)
     if found is None:
@@ -44,21 +45,25 @@ def reference(data: Dataset) -> Reference:
     return found
 
 
-def _reference(data: Dataset) -> Reference:
-    from sklearn.linear_model import LinearRegression
+def least_squares(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """The least-squares line through ``x`` (n, F), ``y`` (n, 1) in float64, as
+    scikit-learn's ``LinearRegression`` computes it: the data centred, then LAPACK's
+    least squares (``gelsd``; the minimum-norm slopes when several fit equally well),
+    and the intercept from the means.  From :data:`NORMAL_EQUATIONS_FROM` rows on, the
+    centred normal equations give the same line without a copy of the data."""
+    if len(x) >= NORMAL_EQUATIONS_FROM:
+        return QuadraticMSE.of(x, y).minimum
+    xs = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    yy = np.asarray(y, dtype=np.float64).reshape(-1)
+    mean_x, mean_y = xs.mean(axis=0), yy.mean()
+    coef = np.linalg.lstsq(xs - mean_x, yy - mean_y, rcond=None)[0]
+    return float(mean_y - mean_x @ coef), coef
 
-    x_train, y_train = data.x_train, data.y_train  # fresh copies: sklearn may centre them in place
-    train_mse = QuadraticMSE.of(x_train, y_train)
-    if len(x_train) >= NORMAL_EQUATIONS_FROM:
-        # the same least-squares answer, from the (F+1)x(F+1) normal equations in
-        # float64, without the several copies of the data sklearn's solver makes
-        theta = np.linalg.solve(train_mse.gram, train_mse.moment)
-        intercept, coef = float(theta[0]), tuple(float(v) for v in theta[1:])
-    else:
-        fit = LinearRegression(copy_X=False).fit(x_train, y_train)
-        intercept = float(np.ravel(fit.intercept_)[0])
-        coef = tuple(float(v) for v in np.ravel(fit.coef_))
-    del x_train, y_train
+
+def _reference(data: Dataset) -> Reference:
+    train_mse = QuadraticMSE.of(data.x_train, data.y_train)
+    intercept, slopes = least_squares(data.x_train, data.y_train)
+    coef = tuple(float(v) for v in slopes)
     train = float(train_mse(intercept, np.asarray(coef)))
     val = (float(QuadraticMSE.of(data.x_val, data.y_val)(intercept, np.asarray(coef)))
            if len(data.val_idx) else None)

@@ -128,6 +128,7 @@ def test_a_bad_line_over_student_code_fails_before_the_code_runs(ip, line: str, 
     assert _MARKER not in os.environ
 
 
+@pytest.mark.changes_session("random")
 def test_a_bad_invocation_changes_no_state_of_the_session(ip) -> None:
     random.seed(3)
     np.random.seed(3)
@@ -200,6 +201,7 @@ _LINES = [
 ]
 
 
+@pytest.mark.changes_session("random")
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(st.sampled_from(_LINES), min_size=1, max_size=7),
        stage=st.sampled_from(["numpy", "tensors", "autograd", "optimizer", "module", "nested"]))

@@ -371,11 +371,13 @@ def _widget_in(front: FrontEnd, root: Path) -> dict[str, Any]:
     return measured
 
 
+@pytest.mark.changes_session("random")  # Playwright draws from Python's generator
 def test_the_widget_renders_reruns_and_replays_in_jupyterlab(tmp_path: Path) -> None:
     measured = _widget_in(LAB, tmp_path)
     assert measured["pictures_during_drag"] >= 1 and len(measured["scrub_step_to_picture_ms"]) == 6
 
 
+@pytest.mark.changes_session("random")  # Playwright draws from Python's generator
 def test_the_widget_renders_reruns_and_replays_in_notebook_7(tmp_path: Path) -> None:
     measured = _widget_in(NOTEBOOK7, tmp_path)
     assert measured["pictures_during_drag"] >= 1 and len(measured["scrub_step_to_picture_ms"]) == 6
@@ -407,6 +409,7 @@ def _voila(root: Path) -> Iterator[tuple[str, Path]]:
             server.wait(timeout=10)
 
 
+@pytest.mark.changes_session("random")  # Playwright draws from Python's generator
 def test_the_widget_renders_and_reruns_in_a_voila_dashboard(tmp_path: Path) -> None:
     _require_chromium()
     pytest.importorskip("voila", reason="Voila is not installed (pip install voila)")
@@ -442,6 +445,7 @@ def test_the_widget_renders_and_reruns_in_a_voila_dashboard(tmp_path: Path) -> N
     assert measured["pictures_during_drag"] >= 1
 
 
+@pytest.mark.changes_session("random")  # Playwright draws from Python's generator
 def test_an_exported_notebook_shows_the_widgets_figures_offline(tmp_path: Path) -> None:
     _require_chromium()
     out = tmp_path / "widget.html"

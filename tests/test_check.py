@@ -307,6 +307,7 @@ def test_a_body_of_comments_still_runs_the_reference(run_cell_outputs) -> None:
     assert "checked against the reference" not in _texts(captured)
 
 
+@pytest.mark.changes_session("random")
 def test_a_student_run_leaves_random_states_and_grad_mode_as_they_were(run_cell_outputs) -> None:
     np.random.seed(7)
     torch.manual_seed(7)

@@ -231,3 +231,35 @@ def test_compare_notes_the_data_once_without_one_stages_training_advice(ip):
     texts = [o.data["text/plain"] for o in captured.outputs]
     assert sum(t.startswith("Data: ") for t in texts) == 1
     assert not any("Diverging:" in t or "Not there yet" in t for t in texts)
+
+
+def test_the_book_s_rows_show_its_numbers_as_the_book_prints_them(ladder_results) -> None:  # type: ignore[no-untyped-def]
+    lines = compare_text(ladder_results).splitlines()
+    numpy_book = next(line for line in lines if line.startswith("book (numpy)")).split()
+    torch_book = next(line for line in lines if line.startswith("book (torch)")).split()
+    assert numpy_book[2:4] == ["1.02354094", "1.96896411"]  # print(b, w) after the numpy loop
+    assert torch_book[2:4] == ["1.0235", "1.9690"]  # tensor([1.0235]) tensor([1.9690])
+    markup = compare_html(ladder_results)
+    assert "<td>1.0235</td><td>1.9690</td>" in markup and "1.023500" not in markup
+
+
+def test_a_compare_cell_shows_one_table_one_figure_and_a_one_line_value(ip) -> None:  # type: ignore[no-untyped-def]
+    with capture_output() as captured:
+        ip.run_cell("%linreg compare --device cpu --epochs 50").raise_error()
+    kinds = [sorted(o.data) for o in captured.outputs]
+    assert kinds == [["text/html", "text/plain"], ["image/png", "text/plain"]]
+    assert "OrderedDict" not in captured.stdout  # the module stages' print(model.state_dict()) is kept
+    (value_line,) = captured.stdout.splitlines()  # the cell's value, on one line
+    assert value_line.endswith("<8 compared runs: numpy, tensors, autograd, optimizer, loss, module, "
+                               "nested, sequential; each item is a Result>")
+    results = ip.user_ns["_"]
+    assert [r.stage for r in results][:2] == ["numpy", "tensors"] and results[5].printed.startswith(
+        "OrderedDict([('b', tensor([")
+
+
+def test_a_diverging_compare_s_value_is_one_line_not_the_list_of_reprs(ip) -> None:  # type: ignore[no-untyped-def]
+    with capture_output() as captured:
+        ip.run_cell("%linreg compare --lr 5 --epochs 100 --device cpu").raise_error()
+    (value_line,) = captured.stdout.splitlines()
+    assert value_line.endswith("sequential, 7 stopped early; each item is a Result>")
+    assert len(value_line) < 160

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 from sklearn.datasets import load_diabetes
@@ -12,6 +14,7 @@ from sklearn.datasets import load_diabetes
 from linreg_magic import run
 from linreg_magic.data import DIABETES_FEATURES, make_data
 from linreg_magic.options import Options
+from linreg_magic.reference import reference
 
 
 def test_the_default_is_still_exactly_the_book_s_data() -> None:
@@ -132,8 +135,10 @@ def test_bad_data_options_are_one_usage_error_line(ip, line: str, message: str) 
 def test_a_missing_column_lists_the_frame_s_columns(ip) -> None:  # type: ignore[no-untyped-def]
     ip.user_ns["df"] = pd.DataFrame({"height": [1.0, 2.0], "weight": [3.0, 4.0]})
     try:
-        with pytest.raises(UsageError, match=r"df has no column 'age'\. Its columns are height, weight"):
+        with pytest.raises(UsageError, match=r"df has no column 'age'\. Its columns are height, weight") \
+                as caught:
             ip.run_line_magic("linreg", "--data user --x df.age --y df.weight")
+        assert type(caught.value) is UsageError
     finally:
         ip.user_ns.pop("df")
 
@@ -156,6 +161,7 @@ def test_a_misspelt_array_name_suggests_the_users_own_arrays_not_ipythons_histor
     finally:
         del ip.user_ns["heights"]
     message = str(excinfo.value)
+    assert type(excinfo.value) is UsageError
     assert "Valid names here are heights" in message and "Did you mean --x heights?" in message
     assert " In" not in message and "Out" not in message
 
@@ -191,3 +197,136 @@ def test_a_quoted_dataframe_column_with_a_space_in_its_name_can_be_named(ip):
     finally:
         del ip.user_ns["houses"]
     assert len(result.data.x) == 8
+
+
+# -- data that cannot be read as it stands: one UsageError line each -------------------
+
+def _refusal(namespace: dict[str, object], line: str = "--data user --x a --y b") -> str:
+    """The one line refusing ``line`` with these arrays (as the magic would read them)."""
+    from linreg_magic.plan import Plan
+
+    with pytest.raises(UsageError) as caught:
+        Plan.make(Options.from_mapping(_options(line)), namespace=namespace)
+    assert type(caught.value) is UsageError and "\n" not in str(caught.value)
+    return str(caught.value)
+
+
+def _options(line: str) -> dict[str, object]:
+    words = line.split()
+    return {flag[2:].replace("-", "_"): value for flag, value in zip(words[::2], words[1::2])}
+
+
+_Y = np.arange(5.0)
+
+
+@pytest.mark.parametrize(("x", "line", "message"), [
+    (np.zeros((5, 2, 2)), "", "--x a has shape (5, 2, 2)"),
+    (np.arange(10.0), " --val-split 1e-8", "--x a has only 10 rows. With --val-split 1e-08 the training "
+                                           "set needs at least 2 rows and the validation set 1"),
+    (np.full(5, 3.0), " --scale standard", "--scale standard: feature a is constant on the training set"),
+    (np.ma.array(np.arange(5.0), mask=[0, 1, 0, 0, 0]), "", "--x a is a masked array with 1 masked value"),
+    (np.arange(5.0) + 1j, "", "--x a is not real-valued: it holds complex numbers"),
+    (np.arange(5).astype("datetime64[D]"), "", "--x a is not numeric: it holds dates and times"),
+    (np.arange(5).astype("timedelta64[s]"), "", "--x a is not numeric: it holds time spans"),
+    (np.array(["1", "2", "3", "4", "5"]), "", "--x a is not numeric: it holds text"),
+    (np.array([b"1", b"2", b"3", b"4", b"5"]), "", "--x a is not numeric: it holds bytes"),
+    (np.zeros(5, dtype=[("v", float)]), "", "--x a is not numeric"),
+    ([1.0, None, 3.0, 4.0, 5.0], "", "--x a has 1 missing or infinite value(s) (first at row 1)"),
+    ([1.0, {}, 3.0, 4.0, 5.0], "", "--x a is not numeric (a list with values that are not numbers)"),
+    ([[1.0, 2.0], [3.0]], "", "--x a is not numeric"),
+    (np.array([]), "", "--x a is empty (shape (0,))"),
+    (np.empty((5, 0)), "", "--x a is empty (shape (5, 0))"),
+    (np.zeros((20, 30_000)), "", "--x a has 30,000 columns: the closed form alone would need a "
+                                 "30,001 x 30,001 matrix"),
+    (np.random.RandomState(0).rand(5, 1000), " --hidden 4096 --stage sequential",
+     "--epochs 1000 with 4,104,193 parameters (1,000 features) would record a 30.6 GiB parameter path"),
+])
+def test_data_that_cannot_be_fitted_as_it_stands_is_one_usage_error_line(x, line: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    y = _Y if len(x) == 5 else np.arange(float(len(x)))
+    assert message in _refusal({"a": x, "b": y}, "--data user --x a --y b" + line)
+
+
+def test_tensors_of_complex_numbers_or_sparse_layout_are_one_usage_error_line() -> None:
+    import torch
+
+    assert "is not real-valued" in _refusal({"a": torch.arange(5.0) * 1j, "b": _Y})
+    sparse = torch.eye(5).to_sparse()
+    assert "is not numeric" in _refusal({"a": sparse, "b": _Y})
+
+
+def test_pandas_data_with_different_index_labels_are_one_usage_error_line() -> None:
+    x = pd.Series(np.arange(5.0))
+    assert ("--x a and --y b have different indexes (5 label(s) of --x are not in --y's index)"
+            in _refusal({"a": x, "b": pd.Series(_Y, index=range(10, 15))}))
+    assert "an index has repeated labels" in _refusal({"a": x, "b": pd.Series(_Y, index=[0, 0, 1, 2, 3])})
+
+
+def test_user_data_without_a_namespace_outside_ipython_is_one_usage_error_line() -> None:
+    import subprocess
+    import sys
+
+    script = ("from IPython.core.error import UsageError\n"
+              "from linreg_magic.data import make_data\nfrom linreg_magic.options import Options\n"
+              "try:\n    make_data(Options(data='user', x='a', y='b'))\n"
+              "except UsageError as e:\n    print(type(e) is UsageError, e)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("True --data user needs a namespace to find --x and --y in")
+
+
+def test_pandas_series_are_paired_by_their_index_not_their_position() -> None:
+    rs = np.random.RandomState(4)
+    x = pd.Series(rs.rand(40), index=[f"row{i}" for i in range(40)])
+    y = 1 + 2 * x + 0.01 * rs.randn(40)
+    shuffled = y.sample(frac=1.0, random_state=1)  # the same data in another order
+    aligned = make_data(Options(data="user", x="x", y="y"), namespace={"x": x, "y": shuffled})
+    direct = make_data(Options(data="user", x="x", y="y"), namespace={"x": x, "y": y})
+    np.testing.assert_array_equal(aligned.y, direct.y)
+    assert reference(aligned).coef[0] == pytest.approx(2.0, abs=0.05)
+
+
+def test_half_precision_and_bfloat16_tensors_and_unmasked_arrays_are_read() -> None:
+    import torch
+
+    values = np.array([0.5, 1.25, 2.0, 3.5, 4.75, 6.0])
+    target = 1 + 2 * values
+    for x in (torch.tensor(values, dtype=torch.bfloat16), torch.tensor(values, dtype=torch.float16),
+              np.ma.array(values, mask=False), torch.tensor(values).to(torch.float32).requires_grad_()):
+        data = make_data(Options(data="user", x="x", y="y"), namespace={"x": x, "y": target})
+        np.testing.assert_array_equal(data.x[:, 0], values)  # exactly representable in each
+
+
+_KINDS = {
+    "float": lambda rs, shape: rs.rand(*shape),
+    "int": lambda rs, shape: rs.randint(-5, 5, shape),
+    "bool": lambda rs, shape: rs.rand(*shape) > 0.5,
+    "complex": lambda rs, shape: rs.rand(*shape) + 1j,
+    "datetime": lambda rs, shape: rs.randint(0, 999, shape).astype("datetime64[D]"),
+    "text": lambda rs, shape: rs.randint(0, 9, shape).astype(str),
+    "masked": lambda rs, shape: np.ma.array(rs.rand(*shape), mask=rs.rand(*shape) > 0.7),
+    "nan": lambda rs, shape: np.where(rs.rand(*shape) > 0.8, np.nan, rs.rand(*shape)),
+    "list": lambda rs, shape: rs.rand(*shape).tolist(),
+    "bfloat16": lambda rs, shape: __import__("torch").tensor(rs.rand(*shape)).bfloat16(),
+    "series": lambda rs, shape: pd.Series(rs.rand(shape[0]), index=rs.permutation(shape[0])),
+}
+
+
+@settings(derandomize=True, deadline=None, max_examples=150)
+@given(kind=st.sampled_from(sorted(_KINDS)), n=st.integers(0, 9), features=st.integers(0, 3),
+       y_rows=st.integers(-1, 1), seed=st.integers(0, 10_000))
+def test_any_user_data_is_read_exactly_or_refused_in_one_usage_error_line(
+        kind: str, n: int, features: int, y_rows: int, seed: int) -> None:
+    rs = np.random.RandomState(seed)
+    shape = (n,) if features == 0 else (n, features)
+    x = _KINDS[kind](rs, shape)
+    y = pd.Series(rs.rand(n), index=range(n)) if kind == "series" else rs.rand(max(n + y_rows, 0))
+    try:
+        data = make_data(Options(data="user", x="x", y="y"), namespace={"x": x, "y": y})
+    except UsageError as exc:
+        assert type(exc) is UsageError and "\n" not in str(exc) and str(exc).startswith("--")
+        return
+    assert kind in {"float", "int", "bool", "list", "bfloat16", "series", "masked", "nan"}
+    assert not np.ma.is_masked(x) and (kind != "nan" or np.isfinite(x).all())
+    expected = np.asarray(x.float().numpy() if kind == "bfloat16" else x, dtype=np.float64)
+    np.testing.assert_array_equal(data.x, expected.reshape(n, -1))
+    if kind == "series":  # paired by index: each y is the one of x's label
+        np.testing.assert_array_equal(data.y[:, 0], y.reindex(x.index).to_numpy())

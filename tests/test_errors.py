@@ -66,7 +66,9 @@ def test_the_session_goes_on_after_an_error_in_the_body(ip, run_cell_outputs) ->
 
 @pytest.fixture
 def user_state() -> Iterator[dict[str, object]]:
-    """The global states a failed cell must leave alone, saved and compared after."""
+    """The global states a failed cell must leave alone, saved and compared after
+    (the generators are put back as the test found them)."""
+    found = (random.getstate(), np.random.get_state(), torch.random.get_rng_state())
     random.seed(11)
     np.random.seed(11)
     torch.manual_seed(11)
@@ -76,6 +78,9 @@ def user_state() -> Iterator[dict[str, object]]:
              "figures": plt.get_fignums()}
     yield saved
     plt.close(fig)
+    random.setstate(found[0])
+    np.random.set_state(found[1])
+    torch.random.set_rng_state(found[2])
 
 
 def _assert_unchanged(saved: dict[str, object]) -> None:
@@ -227,3 +232,43 @@ def test_sys_exit_in_a_students_cell_is_their_error_and_the_session_goes_on(ip):
     text = " ".join(o.data.get("text/plain", "") for o in captured.outputs)
     assert "SystemExit" in text
     assert ip.run_line_magic("linreg", "--stage numpy --epochs 3").stage == "numpy"
+
+
+# -- what the engine reads from a stage's model ------------------------------------------
+
+def _identity_configuration(seed):  # type: ignore[no-untyped-def]
+    return dict(model=torch.nn.Identity())
+
+
+def _two_outputs_configuration(seed):  # type: ignore[no-untyped-def]
+    torch.manual_seed(seed)
+    return dict(model=torch.nn.Linear(1, 2).double())
+
+
+def _no_training(model, n_epochs, tracker):  # type: ignore[no-untyped-def]
+    return dict(model=model)
+
+
+@pytest.fixture(params=[(_identity_configuration, "`model` (Identity) has no parameters, so there "
+                                                  "is nothing to learn"),
+                        (_two_outputs_configuration, "`model` maps 2 rows of 1 feature(s) to shape "
+                                                     "(2, 2)")],
+                ids=["no parameters", "two outputs"])
+def unreadable_model(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    configuration, message = request.param
+    stage = Stage(name="unreadable", title="a model the engine cannot read", summary="for tests",
+                  model_configuration=configuration, model_training=_no_training, order=66)
+    linreg_magic.register_stage(stage, replace=True)
+    yield stage.name, message
+    linreg_magic.unregister_stage(stage.name)
+
+
+def test_a_model_without_parameters_or_with_two_outputs_is_one_usage_error_line(
+        ip, unreadable_model) -> None:  # type: ignore[no-untyped-def]
+    from IPython.core.error import UsageError
+
+    stage, message = unreadable_model
+    with pytest.raises(UsageError) as caught:
+        ip.run_line_magic("linreg", f"--stage {stage} --device cpu --epochs 2")
+    assert type(caught.value) is UsageError and "\n" not in str(caught.value)
+    assert str(caught.value).startswith(message)

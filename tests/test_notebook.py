@@ -70,7 +70,7 @@ def test_every_stage_cell_lands_on_the_books_answer(executed):
         if not match:
             continue
         table = next(o["data"]["text/plain"] for o in cell.outputs
-                     if "parameter" in o.get("data", {}).get("text/plain", ""))
+                     if o.get("data", {}).get("text/plain", "").startswith("parameter"))
         learned = re.findall(r"^(?:b|w) \(\w+\)\s+(\S+)", table, flags=re.M)
         assert [round(float(v), 4) for v in learned] == [1.0235, 1.969], (cell.source, table)
 
@@ -154,3 +154,73 @@ def test_no_cell_writes_warnings_or_errors_to_stderr(executed):
 def test_the_diverging_compare_cell_says_where_each_run_stopped(executed):
     text = _text(_cell(executed, "%linreg compare --lr 5"))
     assert "diverged at epoch" in text and "try --lr" in text
+
+
+def _exact_cell(executed: nbformat.NotebookNode, line: str) -> nbformat.NotebookNode:
+    return next(c for c in executed.cells if c.cell_type == "code" and c.source.strip() == line)
+
+
+def _lesson(executed: nbformat.NotebookNode, line: str) -> tuple[str, str, set[str]]:
+    cell = _exact_cell(executed, line)
+    html = " ".join(o["data"].get("text/html", "") for o in cell.outputs if "data" in o)
+    return _text(cell), html, _mimes(cell)
+
+
+def test_the_lessons_cell_lists_every_lesson(executed):
+    from linreg_magic.lessons import LESSONS
+
+    text, _, _ = _lesson(executed, "%linreg lesson")
+    assert [line.split()[2] for line in text.splitlines()] == [e.name for e in LESSONS]
+
+
+def test_every_lesson_has_a_cell_that_shows_its_real_output(executed):
+    from linreg_magic.lessons import LESSONS
+
+    lines = {c.source.strip() for c in executed.cells if c.cell_type == "code"}
+    for entry in LESSONS:
+        assert any(line.startswith(f"%linreg lesson {entry.name}") for line in lines), entry.name
+    text, html, _ = _lesson(executed, "%linreg lesson tensors")
+    assert re.search(r"\| (\d+) \1 True$", text, flags=re.M)  # view: the same data_ptr, really
+    assert "class='linreg-lesson-output'" in html
+    text, _, _ = _lesson(executed, "%linreg lesson autograd")
+    assert "AttributeError: 'NoneType' object has no attribute 'zero_'" in text
+    assert "RuntimeError: a leaf Variable that requires grad is being used in an in-place operation" in text
+    import torch
+
+    text, _, _ = _lesson(executed, "%linreg lesson devices")
+    assert f"{torch.cuda.device_count()} CUDA GPU(s)" in text
+
+
+def test_the_step_cells_show_epoch_one_s_numbers(executed):
+    text, _, _ = _lesson(executed, "%linreg lesson step")
+    assert "b_grad = -3.044811379650508" in text and "b = array([0.80119529])" in text
+    text, _, _ = _lesson(executed, "%linreg lesson step --stage autograd")
+    assert "b.grad = tensor([-3.1125]" in text and "b_grad = 2 * error.mean() = -3.1125" in text
+
+
+def test_the_graph_lesson_draws_its_graphs(executed):
+    cell = _exact_cell(executed, "%linreg lesson graph")
+    assert sum("image/svg+xml" in o.get("data", {}) for o in cell.outputs) == 4
+
+
+def test_no_cell_prints_a_bare_state_dict(executed):
+    for cell in executed.cells:
+        if cell.cell_type == "code" and "lesson" not in cell.source:
+            streams = [o.text for o in cell.outputs if o.output_type == "stream"]
+            assert not any("OrderedDict" in s for s in streams), cell.source
+
+
+def test_the_module_cell_shows_its_print_labelled_under_the_parameters(executed):
+    cell = next(c for c in _reference_cells(executed) if c.source.startswith("%%linreg --stage module"))
+    table = next(o["data"]["text/plain"] for o in cell.outputs
+                 if o.get("data", {}).get("text/plain", "").startswith("parameter"))
+    assert "printed by the module stage's code:\nOrderedDict([('b', tensor([1.0235" in table
+
+
+def test_the_compare_cell_shows_one_table_one_figure_and_its_value_on_one_line(executed):
+    cell = _exact_cell(executed, "%linreg compare")
+    kinds = [(o.output_type, sorted(o.get("data", {}))) for o in cell.outputs]
+    assert kinds[:2] == [("display_data", ["text/html", "text/plain"]),
+                         ("display_data", ["image/png", "text/plain"])]
+    assert [k for k, _ in kinds[2:]] == ["execute_result"]
+    assert cell.outputs[2]["data"]["text/plain"].count("\n") == 0

@@ -99,6 +99,7 @@ def test_a_broken_plugin_is_one_line_and_the_others_still_run(plugin_dir, ip):
     assert ip.run_line_magic("linreg", "--stage module --device cpu --epochs 2").stage == "module"
 
 
+@pytest.mark.changes_session("user namespace")
 def test_a_stage_defined_in_a_notebook_cell_can_be_registered_and_shown(ip):
     cell = textwrap.dedent('''
         import numpy as np

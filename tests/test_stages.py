@@ -15,6 +15,7 @@ CUDA = pytest.mark.skipif(not torch.cuda.is_available(),
                           reason="needs a CUDA GPU: this machine's torch sees none")
 
 
+@pytest.mark.changes_session("random")
 def test_the_book_data_is_the_books():
     data = make_data(Options())
     assert data.x.shape == (100, 1)
@@ -133,6 +134,7 @@ def test_sequential_end_to_end_map_is_the_product_of_the_layers():
     assert result.intercept == pytest.approx(float(b_eff[0]), abs=1e-6)
 
 
+@pytest.mark.changes_session("random")
 def test_a_run_leaves_the_global_random_states_alone():
     import random
 
@@ -158,11 +160,38 @@ def test_every_torch_stage_lands_on_the_books_numbers_on_cuda(stage):
     assert result.w == pytest.approx(1.9690, abs=1e-4)
 
 
-def test_a_run_long_enough_for_progress_checks_warns_about_nothing():
-    # the divergence check looks at the loss every 0.25 s; pytest turns any warning
-    # (e.g. torch's about converting a tensor that requires grad) into an error
-    result = linreg_magic.run(stage="autograd", device="cpu", epochs=12000)
-    assert result.epochs == 12000 and result.stopped is None
+def _autograd_with_a_pause(x_train_tensor, y_train_tensor, b, w, lr, n_epochs, tracker):
+    """The autograd stage's loop, paused after its first epoch past the tracker's first
+    progress check (every 0.25 s): the check then runs, however fast the machine."""
+    import time
+
+    from linreg_magic.stages import autograd
+
+    made = autograd.model_training(x_train_tensor, y_train_tensor, b, w, lr, 1, tracker)
+    time.sleep(0.3)
+    return autograd.model_training(x_train_tensor, y_train_tensor, made["b"], made["w"], lr,
+                                   n_epochs - 1, tracker)
+
+
+def test_the_progress_checks_of_a_torch_run_warn_about_nothing():
+    # the divergence check reads the loss; pytest turns any warning (e.g. torch's about
+    # converting a tensor that requires grad) into an error
+    from linreg_magic.engine import run_options
+    from linreg_magic.stage import Stage
+    from linreg_magic.stages import autograd
+
+    linreg_magic.register_stage(Stage(
+        name="paused", title="autograd, paused", summary="for tests", order=31, returns="bw",
+        data_preparation=autograd.data_preparation, model_configuration=autograd.model_configuration,
+        model_training=_autograd_with_a_pause), replace=True)
+    checked = []
+    try:
+        result = run_options(Options(stage="paused", device="cpu", epochs=50),
+                             progress=lambda tracker: checked.append(tracker.epoch))
+    finally:
+        linreg_magic.unregister_stage("paused")
+    assert checked and checked[0] >= 2
+    assert result.epochs == 50 and result.stopped is None
 
 
 @CUDA

@@ -61,6 +61,7 @@ def _model_run(epochs: int, dtype: torch.dtype) -> tuple[Tracker, list[float], l
     return tracker, losses, path
 
 
+@pytest.mark.changes_session("random")
 def test_a_cpu_model_trained_in_place_is_recorded_every_epoch() -> None:
     tracker, losses, path = _model_run(5, torch.float32)
     rec = tracker.snapshot()
@@ -143,6 +144,7 @@ def test_progress_is_called_with_the_tracker_and_can_snapshot() -> None:
     assert seen == [1, 2, 3]
 
 
+@pytest.mark.changes_session("random")
 def test_rows_written_elsewhere_are_counted_by_advance() -> None:
     model = torch.nn.Linear(1, 1, dtype=torch.bfloat16)
     tracker = Tracker(3)

@@ -17,17 +17,35 @@ def _text(markup: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", markup))
 
 
-def _rows(markup: str, kind: str) -> list[str]:
-    cells = re.findall(rf"class='linreg-diff-{kind}'.*?</td><td[^>]*>(.*?)</td>", markup)
-    return [_text(cell) for cell in cells]
+def _file_lines(stage: str) -> list[str]:
+    module = sys.modules[get_stage(stage).model_training.__module__]
+    with open(module.__file__ or "", encoding="utf-8") as f:
+        return f.read().splitlines()
+
+
+def _diff_rows(markup: str) -> list[tuple[str, str, str, str]]:
+    """(old number, new number, kind, code) of each row of a unified HTML diff."""
+    rows = []
+    for row in markup.split("<tr>")[1:]:
+        numbers = re.findall(r"class='linreg-diff-(?:old|new)'[^>]*>(\d*)</td>", row)
+        kind = re.search(r"class='linreg-diff-(added|removed|same|instrumentation)'", row)
+        code = re.search(r"<pre[^>]*>(.*?)</pre>", row)
+        if len(numbers) == 2 and kind and code:
+            rows.append((numbers[0], numbers[1], kind.group(1), _text(code.group(1))))
+    return rows
+
+
+LADDER = ["numpy", "tensors", "autograd", "optimizer", "loss", "module", "nested", "sequential"]
 
 
 def test_the_code_shown_is_the_file_that_runs() -> None:
-    module = sys.modules[get_stage("module").model_training.__module__]
-    with open(module.__file__ or "", encoding="utf-8") as f:
-        source = f.read()
-    assert source.rstrip() in code_text("module")
-    assert source.splitlines()[20] in _text(code_html("module"))
+    lines = _file_lines("module")
+    text = code_text("module")
+    registration = next(i for i, line in enumerate(lines) if line.startswith("STAGE = Stage("))
+    for number, line in enumerate(lines[:registration], 1):
+        if line.strip() and "linreg_magic.stage import" not in line:
+            assert re.search(rf"^\s*{number} [ ·] {re.escape(line)}$", text, flags=re.M), line
+    assert lines[20] in _text(code_html("module"))
 
 
 def test_code_html_is_highlighted_with_inline_styles() -> None:
@@ -37,21 +55,93 @@ def test_code_html_is_highlighted_with_inline_styles() -> None:
     assert "nn.MSELoss(reduction=&#39;mean&#39;)" in markup or "MSELoss" in _text(markup)
 
 
+def test_the_code_view_greys_the_recording_and_the_hand_off_and_says_what_they_do() -> None:
+    markup = code_html("module")
+    set_apart = re.findall(r"<span class='linreg-instrumentation'[^>]*>(.*?)</span><span[^>]*>\s*"
+                           r"\u25c2 ([^<]*)</span>", markup)
+    texts = [(_text(code).strip(), purpose) for code, purpose in set_apart]
+    assert ("tracker.log(loss, model)", "records the epoch for the views") in texts
+    assert ("return dict(model=model, loss=loss)", "hands these names to the next step") in texts
+    assert len(texts) == 4  # three steps' returns and one tracker.log
+    assert "are not the book&#x27;s code" in markup or "are not the book's code" in markup
+    text = code_text("module")
+    assert re.search(r"^\s*\d+ · +tracker\.log\(loss, model\)$", text, flags=re.M)
+    assert re.search(r"^\s*\d+   +print\(model\.state_dict\(\)\)$", text, flags=re.M)
+
+
+def test_the_registration_is_folded_under_the_code_not_shown_as_the_lesson() -> None:
+    markup = code_html("autograd")
+    listing, folded = markup.split("<details", 1)
+    assert "STAGE" not in _text(listing) and "linreg_magic.stage" not in _text(listing)
+    assert "STAGE = Stage(" in _text(folded) and "registration, folded" in _text(folded)
+    *listed, summary = code_text("autograd").splitlines()
+    assert not any("STAGE" in line or "linreg_magic.stage" in line for line in listed)
+    lines = _file_lines("autograd")
+    first = lines.index("STAGE = Stage(") + 1
+    imported = lines.index("from linreg_magic.stage import Stage") + 1
+    assert summary == f"# registration, folded: lines {imported}, {first}-{len(lines)} (STAGE = Stage(...))"
+
+
+@pytest.mark.parametrize("stage", LADDER[1:])
+def test_no_diff_shows_the_registration_or_the_docstring(stage: str) -> None:
+    for other in (None, "numpy"):
+        text = diff_text(stage, other)
+        markup = _text(diff_html(stage, other)) + _text(diff_html(stage, other, side_by_side=True))
+        for shown in (text, markup):
+            assert "STAGE" not in shown and "Stage(" not in shown and "order=" not in shown
+            assert "linreg_magic.stage" not in shown and "summary=" not in shown
+            assert '"""' not in shown
+
+
 def test_module_against_loss_adds_nn_parameter_and_removes_the_hand_made_b_and_w() -> None:
-    lines = diff_text("module", "loss").splitlines()
-    added = [line[1:].strip() for line in lines if line.startswith("+") and not line.startswith("+++")]
-    removed = [line[1:].strip() for line in lines if line.startswith("-") and not line.startswith("---")]
+    from linreg_magic.views.diff import changed_lines
+
+    removed, added = (list(map(str.strip, side)) for side in changed_lines("module", "loss"))
     assert "self.b = nn.Parameter(torch.randn(1, requires_grad=True, dtype=torch.float))" in added
     assert "self.w = nn.Parameter(torch.randn(1, requires_grad=True, dtype=torch.float))" in added
     assert "b = torch.randn(1, requires_grad=True, dtype=torch.float, device=device)" in removed
     assert "w = torch.randn(1, requires_grad=True, dtype=torch.float, device=device)" in removed
     assert not any("nn.Parameter" in line for line in removed)
+    assert not any("tracker.log" in line or "return dict" in line for line in removed + added)
+
+
+def test_a_changed_recording_line_is_greyed_and_not_counted_as_a_change() -> None:
+    markup = diff_html("module", "loss")
+    rows = _diff_rows(markup)
+    (log,) = [r for r in rows if "tracker.log" in r[3]]
+    assert log[2] == "instrumentation" and log[3].strip().startswith("tracker.log(loss, model)")
+    added = sum(1 for r in rows if r[2] == "added")
+    removed = sum(1 for r in rows if r[2] == "removed")
+    assert f">+{added}</span>" in markup and f"&minus;{removed}</span>" in markup
+
+
+def test_the_diff_numbers_old_and_new_lines_in_their_own_columns() -> None:
+    old_file, new_file = _file_lines("loss"), _file_lines("module")
+    rows = _diff_rows(diff_html("module", "loss"))
+    assert rows
+    for old, new, kind, code in rows:
+        if kind == "added":
+            assert old == "" and new_file[int(new) - 1] == code
+        elif kind == "removed":
+            assert new == "" and old_file[int(old) - 1] == code
+        else:
+            assert new_file[int(new) - 1].startswith(code.split("   \u25c2")[0].rstrip())
+            assert old != "" and (kind == "instrumentation" or old_file[int(old) - 1] == code)
+    assert any(kind == "same" and old != new for old, new, kind, _ in rows)  # the files shifted
+    text_rows = [line for line in diff_text("module", "loss").splitlines() if line[:1] in "+- "
+                 and not line.startswith(("---", "+++"))]
+    added = next(line for line in text_rows if "self.b = nn.Parameter" in line)
+    assert re.match(r"^\+ {5}\s*(\d+)   ", added)
+    number = int(re.match(r"^\+\s+(\d+)", added).group(1))  # type: ignore[union-attr]
+    assert new_file[number - 1].strip() == "self.b = nn.Parameter(torch.randn(1, requires_grad=True, " \
+                                           "dtype=torch.float))"
 
 
 def test_the_html_diff_colours_the_same_added_and_removed_lines() -> None:
     markup = diff_html("module", "loss")
-    added = [line.strip() for line in _rows(markup, "added")]
-    removed = [line.strip() for line in _rows(markup, "removed")]
+    rows = _diff_rows(markup)
+    added = [code.strip() for _, _, kind, code in rows if kind == "added"]
+    removed = [code.strip() for _, _, kind, code in rows if kind == "removed"]
     assert "self.w = nn.Parameter(torch.randn(1, requires_grad=True, dtype=torch.float))" in added
     assert "b = torch.randn(1, requires_grad=True, dtype=torch.float, device=device)" in removed
     assert "#e6ffec" in markup and "#ffebe9" in markup
@@ -70,7 +160,7 @@ def test_side_by_side_shows_both_versions_on_one_row() -> None:
     assert "(now retrieved directly from the model)" in _text(row)
     assert "linreg-diff-removed" in row and "linreg-diff-added" in row
     inserted = next(r for r in markup.split("<tr>") if "self.b = nn.Parameter" in _text(r))
-    assert inserted.count("linreg-diff-") == 1  # nothing on the left of an added line
+    assert len(re.findall("linreg-diff-(?:added|removed|same)", inserted)) == 1  # nothing on its left
 
 
 def test_a_stage_against_itself_has_no_changes() -> None:
@@ -104,7 +194,7 @@ def test_percent_linreg_diff_shows_the_diff_without_training(ip, capsys) -> None
     assert value is None
     (out,) = captured.outputs
     assert set(out.data) == {"text/html", "text/plain"}
-    assert "+        self.b = nn.Parameter" in out.data["text/plain"]
+    assert re.search(r"^\+ +\d+     +self\.b = nn\.Parameter", out.data["text/plain"], flags=re.M)
 
 
 def test_percent_linreg_diff_takes_another_stage_and_side_by_side(ip) -> None:  # type: ignore[no-untyped-def]
@@ -149,6 +239,7 @@ def test_bad_code_and_diff_commands_are_one_usage_error(ip, line: str, message: 
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.changes_session("user namespace")
 def test_a_stage_defined_in_the_notebook_shows_its_code_and_its_diff(ip) -> None:  # type: ignore[no-untyped-def]
     from IPython.utils.capture import capture_output
 
@@ -173,12 +264,14 @@ register_stage(Stage(name="zero", title="Zero", summary="from zero", model_train
     try:
         ip.run_cell(cell).raise_error()
         assert code_text("zero").startswith("# zero · defined in the notebook\n")
-        assert "b, w = np.zeros(1), np.zeros(1)  # starts from zero" in code_text("zero")
+        assert re.search(r"^ *\d+ {7}b, w = np.zeros\(1\), np.zeros\(1\)  # starts from zero$",
+                         code_text("zero"), flags=re.M)
         with capture_output() as captured:
             ip.run_line_magic("linreg", "diff zero")
         text = captured.outputs[0].data["text/plain"]
         assert text.startswith("--- numpy (numpy_gd.py)\n+++ zero (defined in the notebook)")
-        assert "+    b, w = np.zeros(1), np.zeros(1)  # starts from zero" in text
+        assert re.search(r"^\+ +\d+ {7}b, w = np.zeros\(1\), np.zeros\(1\)  # starts from zero$",
+                         text, flags=re.M)
     finally:
         linreg_magic.unregister_stage("zero")
         for name in ("np", "Stage", "register_stage", "zero_training"):

@@ -287,6 +287,7 @@ def test_a_run_stops_at_its_next_progress_report_when_newer_options_wait(
     assert w.result is not None and w.result.epochs == 20 and w.runs == 2
 
 
+@pytest.mark.changes_session("random")  # the test is the user's cell: it seeds the generators
 def test_a_cell_run_while_the_widget_trains_keeps_its_own_random_numbers(
         gated_stage: dict[str, Any]) -> None:
     import torch

@@ -50,8 +50,13 @@ def model_training(x_train_tensor, y_train_tensor, b, w, lr, n_epochs, tracker):
         loss.backward()
 
         # Step 4 - Updates parameters using gradients and
-        # the learning rate. But not so fast...
-        # We need to use NO_GRAD to keep the update out of
+        # the learning rate. But not so fast: this is the third try
+        # (%linreg lesson autograd runs all three, with their errors)
+        # FIRST - rebinding b as in numpy makes a new b from the old
+        # one: not a leaf, so its .grad stays None
+        # SECOND - the in-place update below, without no_grad, changes
+        # a leaf that requires grad, which autograd refuses
+        # THIRD - we need to use NO_GRAD to keep the update out of
         # the gradient computation
         with torch.no_grad():
             b -= lr * b.grad

@@ -1,44 +1,44 @@
 """A stage's teaching code, and what changed from another stage, as HTML and text.
 
 The code comes from :meth:`Stage.source` (the file that runs), never from a copy.
-HTML is highlighted by pygments with inline styles, so it keeps its colours in
-``jupyter nbconvert --to html`` and anywhere else that drops stylesheets.
+Lines that are not the book's (``tracker.log(...)``, ``return dict(...)``) are shown
+greyed with what they do; the ``STAGE = Stage(...)`` registration is folded away
+under the code (see :mod:`.code_lines`).  HTML is highlighted by pygments with
+inline styles, so it keeps its colours in ``jupyter nbconvert --to html`` and
+anywhere else that drops stylesheets.
 """
 
 from __future__ import annotations
 
-import difflib
 import functools
 import html
 import inspect
 import os
-from collections.abc import Iterable
+from collections.abc import Sequence
 
-from ..options import usage_error
+from ..errors import usage_error
+from ..registry import get_stage, ladder, previous_stage
+from .code_lines import PURPOSE, LineKind, SourceLine, source_lines
 
-__all__ = ["capture_code_html", "capture_code_text", "code_html", "code_text", "diff_html", "diff_lines",
-           "diff_text", "source_of"]
+__all__ = ["BOX", "SET_APART", "capture_code_html", "capture_code_text", "code_html", "code_text",
+           "highlighted_lines", "instrumentation_legend", "other_stage", "purpose_tag", "source_of",
+           "where"]
 
 _STYLE = "default"
-_ADDED = "#e6ffec"
-_REMOVED = "#ffebe9"
-_ADDED_MARK = "#1a7f37"
-_REMOVED_MARK = "#cf222e"
-SAME_CODE = "The two stages have the same code."
-_BOX = ("font-family:SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;line-height:1.45;"
-        "border:1px solid #ddd;border-radius:4px;overflow-x:auto;")
+BOX = ("font-family:SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;line-height:1.45;"
+       "border:1px solid #ddd;border-radius:4px;overflow-x:auto;")
+#: How a line that is not the book's code is set apart: greyed, and said what it does.
+SET_APART = "opacity:0.5"
+_GUTTER = "color:#999;user-select:none"
 
 
 def source_of(stage: str) -> str:
     """The teaching source of the stage called ``stage`` (one UsageError if unknown)."""
-    from ..registry import get_stage
-
     return get_stage(stage).source()
 
 
-def _where(stage: str) -> str:
-    from ..registry import get_stage
-
+def where(stage: str) -> str:
+    """The stage's file name, or where it was defined."""
     step = get_stage(stage).model_training
     module = inspect.getmodule(step)
     if module is None or module.__name__ == "__main__":
@@ -51,7 +51,7 @@ def _where(stage: str) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _highlighted_lines(source: str) -> tuple[str, ...]:
+def highlighted_lines(source: str) -> tuple[str, ...]:
     """One HTML fragment per source line, with inline colours (spans closed per line)."""
     from pygments import highlight
     from pygments.formatters import HtmlFormatter
@@ -66,25 +66,100 @@ def _highlighted_lines(source: str) -> tuple[str, ...]:
     return tuple(lines[:want] + [""] * (want - len(lines)))
 
 
+def purpose_tag(kind: LineKind) -> str:
+    """The note after an instrumentation line: what it does."""
+    return (f"<span style='font-family:sans-serif;font-style:italic;font-size:11px;color:#555;"
+            f"user-select:none'>   \u25c2 {html.escape(PURPOSE[kind])}</span>")
+
+
+def instrumentation_legend(lines: Sequence[SourceLine], html_form: bool = True) -> str:
+    """One sentence on the greyed lines, or "" when there are none."""
+    kinds = {line.kind for line in lines if line.kind.instrumentation}
+    if not kinds:
+        return ""
+    what = []
+    if LineKind.RECORDING in kinds:
+        what.append("tracker.log(...) records each epoch for the views")
+    if LineKind.HANDOFF in kinds:
+        what.append("return dict(...) hands a step's names to the next step")
+    marked = "Greyed lines" if html_form else "Lines marked \u00b7"
+    return f"{marked} are not the book's code: {' and '.join(what)}. They run as shown."
+
+
+def _registration_summary(folded: Sequence[SourceLine]) -> str:
+    spans: list[tuple[int, int]] = []
+    for line in folded:
+        if spans and spans[-1][1] == line.number - 1:
+            spans[-1] = (spans[-1][0], line.number)
+        else:
+            spans.append((line.number, line.number))
+    where_ = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in spans)
+    return f"registration, folded: line{'s' if len(folded) > 1 else ''} {where_} (STAGE = Stage(...))"
+
+
 def code_text(stage: str) -> str:
-    """The stage's code as plain text, with a title line (for a terminal)."""
-    return f"# {stage} · {_where(stage)}\n{source_of(stage).rstrip()}\n"
+    """The stage's code as plain text, numbered, with a title line (for a terminal)."""
+    return _code_text(stage, where(stage), source_lines(source_of(stage)))
 
 
-def _code_box(title: str, where: str, source: str) -> str:
-    lines = _highlighted_lines(source)
+def _split(lines: Sequence[SourceLine]) -> tuple[list[SourceLine], list[SourceLine]]:
+    """The lines shown, and the registration's (blank lines aside) folded under them."""
+    shown = [line for line in lines if line.kind is not LineKind.REGISTRATION]
+    while shown and not shown[-1].text.strip():
+        shown.pop()
+    return shown, [line for line in lines if line.kind is LineKind.REGISTRATION and line.text.strip()]
+
+
+def _code_text(title: str, where_: str, lines: Sequence[SourceLine]) -> str:
+    shown, folded = _split(lines)
     width = len(str(len(lines)))
-    rows = "\n".join(
-        f"<span style='color:#999;user-select:none'>{i:>{width}}  </span>{line}"
-        for i, line in enumerate(lines, 1))
-    return (f"<div class='linreg-code'><div style='font-family:sans-serif;margin:4px 0'><b>"
-            f"{html.escape(title)}</b> <span style='color:#666'>{html.escape(where)}</span>"
-            f"</div><pre style='{_BOX}padding:8px;margin:0'>{rows}</pre></div>")
+    out = [f"# {title} \u00b7 {where_}"]
+    legend = instrumentation_legend(lines, html_form=False)
+    if legend:
+        out.append(f"# {legend}")
+    out += [f"{line.number:>{width}} {'·' if line.kind.instrumentation else ' '} {line.text}".rstrip()
+            for line in shown]
+    if folded:
+        out.append(f"# {_registration_summary(folded)}")
+    return "\n".join(out) + "\n"
+
+
+def _listing(lines: Sequence[SourceLine], highlighted: Sequence[str], width: int) -> str:
+    rows = []
+    for line in lines:
+        number = f"<span style='{_GUTTER}'>{line.number:>{width}}  </span>"
+        code = highlighted[line.number - 1]
+        if line.kind.instrumentation:
+            rows.append(f"{number}<span class='linreg-instrumentation' style='{SET_APART}'>{code}</span>"
+                        f"{purpose_tag(line.kind)}")
+        else:
+            rows.append(number + code)
+    return "\n".join(rows)
+
+
+def _code_box(title: str, where_: str, source: str) -> str:
+    lines = source_lines(source)
+    highlighted = highlighted_lines(source)
+    width = len(str(len(lines)))
+    shown, folded = _split(lines)
+    legend = instrumentation_legend(lines)
+    out = [f"<div class='linreg-code'><div style='font-family:sans-serif;margin:4px 0'><b>"
+           f"{html.escape(title)}</b> <span style='color:#666'>{html.escape(where_)}</span></div>"]
+    if legend:
+        out.append(f"<div class='linreg-legend' style='font-family:sans-serif;font-size:12px;"
+                   f"color:#555;margin:2px 0 4px'>{html.escape(legend)}</div>")
+    out.append(f"<pre style='{BOX}padding:8px;margin:0'>{_listing(shown, highlighted, width)}</pre>")
+    if folded:
+        out.append(f"<details class='linreg-registration' style='margin-top:2px'><summary style='"
+                   f"font-family:sans-serif;font-size:12px;color:#666;cursor:pointer'>"
+                   f"{html.escape(_registration_summary(folded))}</summary><pre style='{BOX}padding:8px;"
+                   f"margin:0;color:#666'>{_listing(folded, highlighted, width)}</pre></details>")
+    return "".join(out) + "</div>"
 
 
 def code_html(stage: str) -> str:
     """The stage's code, syntax highlighted, with line numbers."""
-    return _code_box(stage, _where(stage), source_of(stage))
+    return _code_box(stage, where(stage), source_of(stage))
 
 
 _CAPTURE_WHERE = "linreg_magic/cuda_graph.py: how --cuda-graph captures one epoch and replays it"
@@ -104,9 +179,8 @@ def capture_code_html() -> str:
     return _code_box("cuda_graph", _CAPTURE_WHERE, source())
 
 
-def _other(stage: str, other: str | None) -> str:
-    from ..registry import get_stage, ladder, previous_stage
-
+def other_stage(stage: str, other: str | None) -> str:
+    """The stage to compare ``stage`` with: ``other``, or the one before it in the ladder."""
     get_stage(stage)  # an unknown name is one UsageError
     if other is not None:
         get_stage(other)
@@ -119,108 +193,3 @@ def _other(stage: str, other: str | None) -> str:
                           f"Try %linreg diff {ladder()[1].name if len(ladder()) > 1 else first}, "
                           f"or %linreg diff {stage} OTHER")
     return before.name
-
-
-def diff_lines(stage: str, other: str | None = None, context: int = 3) -> list[str]:
-    """The unified diff from ``other`` (default: the previous stage) to ``stage``."""
-    before = _other(stage, other)
-    return list(difflib.unified_diff(
-        source_of(before).splitlines(), source_of(stage).splitlines(),
-        fromfile=f"{before} ({_where(before)})", tofile=f"{stage} ({_where(stage)})",
-        n=context, lineterm=""))
-
-
-def diff_text(stage: str, other: str | None = None, context: int = 3) -> str:
-    """The unified diff as plain text (``-`` removed, ``+`` added), or a line that
-    says the two stages have the same code."""
-    lines = diff_lines(stage, other, context)
-    if not lines:
-        return f"{_other(stage, other)} \u2192 {stage}\n{SAME_CODE}\n"
-    return "\n".join(lines) + "\n"
-
-
-def _opcodes(before: list[str], after: list[str],
-             context: int) -> Iterable[list[tuple[str, int, int, int, int]]]:
-    return difflib.SequenceMatcher(None, before, after, autojunk=False).get_grouped_opcodes(context)
-
-
-def diff_html(stage: str, other: str | None = None, context: int = 3, *,
-              side_by_side: bool = False) -> str:
-    """The diff from ``other`` (default: the previous stage) to ``stage``, highlighted.
-
-    Removed lines on red, added lines on green, both syntax highlighted; a
-    unified diff by default, or two columns with ``side_by_side=True``.
-    """
-    before_name = _other(stage, other)
-    before_src, after_src = source_of(before_name), source_of(stage)
-    before, after = before_src.splitlines(), after_src.splitlines()
-    hb, ha = _highlighted_lines(before_src), _highlighted_lines(after_src)
-    added = removed = 0
-    rows: list[str] = []
-    for group in _opcodes(before, after, context):
-        first, last = group[0], group[-1]
-        rows.append(_hunk_row(f"@@ -{first[1] + 1},{last[2] - first[1]} "
-                              f"+{first[3] + 1},{last[4] - first[3]} @@", side_by_side))
-        for tag, i1, i2, j1, j2 in group:
-            removed += i2 - i1 if tag in ("replace", "delete") else 0
-            added += j2 - j1 if tag in ("replace", "insert") else 0
-            if tag == "equal":
-                rows += [_row(side_by_side, (" ", i + 1, hb[i]), (" ", j + 1, ha[j]))
-                         for i, j in zip(range(i1, i2), range(j1, j2))]
-            elif side_by_side:
-                left = [("-", i + 1, hb[i]) for i in range(i1, i2)]
-                right = [("+", j + 1, ha[j]) for j in range(j1, j2)]
-                for k in range(max(len(left), len(right))):
-                    rows.append(_row(True, left[k] if k < len(left) else None,
-                                     right[k] if k < len(right) else None))
-            else:
-                rows += [_row(False, ("-", i + 1, hb[i]), None) for i in range(i1, i2)]
-                rows += [_row(False, None, ("+", j + 1, ha[j])) for j in range(j1, j2)]
-    title = (f"<div style='font-family:sans-serif;margin:4px 0'><b>{html.escape(before_name)}</b>"
-             f" &rarr; <b>{html.escape(stage)}</b> <span style='color:#666'>"
-             f"<span style='color:{_ADDED_MARK}'>+{added}</span> "
-             f"<span style='color:{_REMOVED_MARK}'>&minus;{removed}</span> lines</span></div>")
-    if not rows:
-        return title + f"<p><i>{SAME_CODE}</i></p>"
-    return (f"<div class='linreg-diff'>{title}<div style='overflow-x:auto'><table style='{_BOX}"
-            f"border-collapse:collapse;min-width:100%'>{''.join(rows)}</table></div></div>")
-
-
-def _hunk_row(text: str, side_by_side: bool) -> str:
-    span = 6 if side_by_side else 3
-    return (f"<tr><td colspan='{span}' style='background:#ddf4ff;color:#57606a;padding:2px 8px'>"
-            f"{html.escape(text)}</td></tr>")
-
-
-_Cell = tuple[str, int, str] | None
-
-
-def _cells(cell: _Cell) -> str:
-    if cell is None:
-        return ("<td style='background:#f6f8fa'></td><td style='background:#f6f8fa'></td>"
-                "<td style='background:#f6f8fa'></td>")
-    mark, number, line = cell
-    background = {"-": _REMOVED, "+": _ADDED}.get(mark, "transparent")
-    color = {"-": _REMOVED_MARK, "+": _ADDED_MARK}.get(mark, "#999")
-    return (f"<td style='background:{background};color:#999;text-align:right;padding:0 6px;"
-            f"user-select:none'>{number}</td><td class='linreg-diff-{_NAMES.get(mark, 'same')}' "
-            f"style='background:{background};color:{color};padding:0 4px;user-select:none'>"
-            f"{html.escape(mark)}</td><td style='background:{background};white-space:pre;"
-            f"padding:0 8px 0 0;text-align:left'><pre style='{_LINE}'>{line}</pre></td>")
-
-
-# Each line sits in its own <pre>: some HTML exporters (nbconvert's) collapse
-# whitespace-only text between tags (an indented line's leading spaces) outside <pre>.
-_LINE = "margin:0;padding:0;border:0;background:transparent;font:inherit;overflow:visible"
-
-
-_NAMES = {"-": "removed", "+": "added"}
-
-
-def _row(side_by_side: bool, left: _Cell, right: _Cell) -> str:
-    if side_by_side:
-        return f"<tr>{_cells(left)}{_cells(right)}</tr>"
-    if left is not None and left[0] == " " and right is not None:
-        _, _, line = right
-        return f"<tr>{_cells((' ', right[1], line))}</tr>"
-    return f"<tr>{_cells(left if left is not None else right)}</tr>"

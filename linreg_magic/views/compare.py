@@ -3,24 +3,59 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+import textwrap
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from .tables import _num
+from ..result import BOOK
+from .figures import TRAIN_COLOR, TRUE_COLOR, sample
+from .tables import BOOK_DIGITS, _num
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from ..result import Result
 
-__all__ = ["compare_html", "compare_rows", "compare_text", "plot_compare", "run_note"]
+__all__ = ["ComparedRuns", "Row", "compare_html", "compare_rows", "compare_text", "plot_compare", "run_note"]
 
 _HEAD = ("stage", "device", "b", "w", "training MSE", "validation MSE", "training time", "note")
 
-Row = tuple[str, str, float | None, tuple[float, ...] | None, float | None, float | None, float | None,
-            str | None]
+
+class Row(NamedTuple):
+    """One line of the comparison table; ``None`` where a value does not apply.
+
+    ``digits`` is how many decimals ``b`` and ``w`` are printed with: the book's own
+    (8 for its numpy run, 4 for torch) on its rows, None for a run's (6, or e-notation
+    for huge and tiny values)."""
+
+    stage: str
+    device: str
+    b: float | None
+    w: tuple[float, ...] | None
+    train: float | None
+    val: float | None
+    seconds: float | None
+    note: str | None
+    digits: int | None = None
+
+
+class ComparedRuns(list["Result"]):
+    """The results of one ``%linreg compare``, in ladder order: a list of Results whose
+    own repr is one line (the table and the figure above say the rest)."""
+
+    def __init__(self, results: Iterable[Result] = ()) -> None:
+        super().__init__(results)
+
+    def __repr__(self) -> str:
+        stopped = sum(1 for r in self if r.stopped)
+        ended = f", {stopped} stopped early" if stopped else ""
+        return (f"<{len(self)} compared run{'s' if len(self) != 1 else ''}: "
+                f"{', '.join(r.stage for r in self)}{ended}; each item is a Result>")
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
 
 
 def run_note(result: Result) -> str | None:
@@ -35,27 +70,26 @@ def run_note(result: Result) -> str | None:
 
 
 def compare_rows(results: Sequence[Result]) -> list[Row]:
-    """One row per run, then the book's values and scikit-learn's closed form.
+    """One :class:`Row` per run, then the book's values and scikit-learn's closed form.
 
     Each row: (stage, device, b, w per feature, training MSE, validation MSE,
-    training seconds, why the run is not an answer (see :func:`run_note`));
-    ``None`` where a value does not apply.
+    training seconds, why the run is not an answer (see :func:`run_note`), the
+    decimals the book prints).
     """
     rows: list[Row] = [
-        (r.stage, r.device, r.intercept, tuple(float(v) for v in r.coef), r.train_loss, r.val_loss,
-         r.seconds, run_note(r)) for r in results]
+        Row(r.stage, r.device, r.intercept, tuple(float(v) for v in r.coef), r.train_loss, r.val_loss,
+            r.seconds, run_note(r)) for r in results]
     if not results:
         return rows
     first = results[0]
-    from ..result import BOOK
-
     published = {r.book for r in results if r.book is not None}
     for kind, book in BOOK.items():
         if book in published:
-            rows.append((f"book ({kind})", "", book[0], (book[1],), None, None, None, None))
+            rows.append(Row(f"book ({kind})", "", book[0], (book[1],), None, None, None, None,
+                            BOOK_DIGITS[kind]))
     ref = first.reference
-    rows.append(("closed form (sklearn)", "cpu", ref.intercept, ref.coef, ref.train_loss, ref.val_loss,
-                 None, None))
+    rows.append(Row("closed form (sklearn)", "cpu", ref.intercept, ref.coef, ref.train_loss, ref.val_loss,
+                    None, None))
     return rows
 
 
@@ -65,8 +99,12 @@ def _short(note: str | None) -> str:
 
 
 def _cells(row: Row) -> tuple[str, ...]:
-    stage, device, b, w, train, val, seconds, note = row
-    return (stage, device, _num(b, 6), "" if w is None else ", ".join(_num(v, 6) for v in w),
+    stage, device, b, w, train, val, seconds, note, digits = row
+
+    def number(value: float | None) -> str:  # the book's rows as the book prints them
+        return _num(value, 6) if digits is None or value is None else f"{value:.{digits}f}"
+
+    return (stage, device, number(b), "" if w is None else ", ".join(number(v) for v in w),
             _num(train), _num(val),
             "" if seconds is None else (f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"),
             _short(note))
@@ -76,8 +114,8 @@ def _notes(rows: Sequence[Row]) -> list[str]:
     """Each run's note in full, once, after the stages it applies to."""
     by_note: dict[str, list[str]] = {}
     for row in rows:
-        if row[7] is not None:
-            by_note.setdefault(row[7], []).append(row[0])
+        if row.note is not None:
+            by_note.setdefault(row.note, []).append(row.stage)
     return [f"{', '.join(stages)}: {note}" for note, stages in by_note.items()]
 
 
@@ -123,8 +161,6 @@ def plot_compare(results: Sequence[Result], ax: Axes | None = None) -> Axes:
     run) is not drawn but named on the chart; the title says "one answer" only when
     every run finished and the lines coincide.
     """
-    from .figures import TRAIN_COLOR, sample
-
     if ax is None:
         from matplotlib.figure import Figure
 
@@ -145,27 +181,7 @@ def plot_compare(results: Sequence[Result], ax: Axes | None = None) -> Axes:
     low = min(float(data.y.min()), float(ref_ys.min()))
     high = max(float(data.y.max()), float(ref_ys.max()))
     height = high - low if high > low else 1.0
-    styles = ["-", "--", "-.", ":"]
-    drawn: list[np.ndarray] = []
-    off_chart: list[str] = []
-    for i, r in enumerate(results):
-        with np.errstate(over="ignore", invalid="ignore"):
-            ys = r.intercept + r.coef[0] * xs
-        if (not np.isfinite(ys).all() or ys.min() < low - OFF_CHART * height
-                or ys.max() > high + OFF_CHART * height):
-            off_chart.append(r.stage)
-            continue
-        drawn.append(ys)
-        ax.plot(xs, ys, styles[i % len(styles)], color=f"C{i % 10}", lw=1.6,
-                label=f"{r.stage}: y = {_num(r.intercept, 4)} + {_num(float(r.coef[0]), 4)}x",
-                gid=f"fit-{r.stage}")
-    if off_chart:
-        import textwrap
-
-        ax.text(0.99, 0.02, textwrap.fill(f"not drawn, off the chart: {', '.join(off_chart)} "
-                                          "(see the table)", 70),
-                transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="#b00",
-                gid="off-chart")
+    drawn, off_chart = _fit_lines(results, ax, xs, (low - OFF_CHART * height, high + OFF_CHART * height))
     ax.set_xlabel(data.feature_names[0])
     ax.set_ylabel(data.target_name)
     agree = (not off_chart and not any(run_note(r) for r in results)
@@ -177,6 +193,31 @@ def plot_compare(results: Sequence[Result], ax: Axes | None = None) -> Axes:
     ax.legend(fontsize=7, frameon=False, loc="upper left")
     ax.grid(alpha=0.25)
     return ax
+
+
+def _fit_lines(results: Sequence[Result], ax: Axes, xs: np.ndarray,
+               window: tuple[float, float]) -> tuple[list[np.ndarray], list[str]]:
+    """Each run's line over ``xs``, unless it leaves the ``window`` of y values: those
+    are named on the chart instead.  Returns the lines drawn and the stages left out."""
+    styles = ["-", "--", "-.", ":"]
+    drawn: list[np.ndarray] = []
+    off_chart: list[str] = []
+    for i, r in enumerate(results):
+        with np.errstate(over="ignore", invalid="ignore"):
+            ys = r.intercept + r.coef[0] * xs
+        if not np.isfinite(ys).all() or ys.min() < window[0] or ys.max() > window[1]:
+            off_chart.append(r.stage)
+            continue
+        drawn.append(ys)
+        ax.plot(xs, ys, styles[i % len(styles)], color=f"C{i % 10}", lw=1.6,
+                label=f"{r.stage}: y = {_num(r.intercept, 4)} + {_num(float(r.coef[0]), 4)}x",
+                gid=f"fit-{r.stage}")
+    if off_chart:
+        ax.text(0.99, 0.02, textwrap.fill(f"not drawn, off the chart: {', '.join(off_chart)} "
+                                          "(see the table)", 70),
+                transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="#b00",
+                gid="off-chart")
+    return drawn, off_chart
 
 
 def _runs(results: Sequence[Result]) -> str:
@@ -198,8 +239,6 @@ def _title(results: Sequence[Result], agree: bool, off_chart: int) -> str:
 def _plot_losses(results: Sequence[Result], ax: Axes) -> Axes:
     """Each stage's final training MSE beside the closed form's (several features);
     a log scale when they span more than three decades (a diverged run)."""
-    from .figures import TRAIN_COLOR, TRUE_COLOR
-
     losses = np.array([r.train_loss for r in results], dtype=float)
     best = results[0].reference.train_loss
     ax.bar([r.stage for r in results], losses, color=TRAIN_COLOR)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
+from ..lessons import lessons_for
+from ..registry import get_stage
+
 if TYPE_CHECKING:
     from ..result import Result
 
-__all__ = ["header_html", "header_text", "params_html", "params_rows", "params_text"]
+__all__ = ["BOOK_DIGITS", "header_html", "header_text", "lesson_commands", "params_html", "params_rows",
+           "params_text", "printed_html", "printed_text"]
 
 
 def _duration(seconds: float) -> str:
@@ -19,18 +23,24 @@ def _epochs(result: Result) -> str:
     return f"{result.epochs:,} epochs" if result.epochs else "epochs not recorded"
 
 
+def lesson_commands(stage: str) -> list[str]:
+    """The ``%linreg lesson`` commands for what a student meets at ``stage``."""
+    return [f"%linreg lesson step --stage {stage}" if entry.name == "step" else f"%linreg lesson {entry.name}"
+            for entry in lessons_for(stage)]
+
+
 def header_text(result: Result) -> str:
-    """``module · cpu (…) · 1000 epochs · 71 ms training``."""
+    """``module · cpu (…) · 1000 epochs · 71 ms training``, the run's notes, and the
+    lessons that go with the stage."""
     parts = [result.stage, result.device_name, _epochs(result),
              f"{_duration(result.seconds)} training"]
     if result.stopped:
         parts.append(result.stopped.text)
-    return " · ".join(parts) + "".join(f"\n{note}" for note in result.notes)
+    return (" · ".join(parts) + "".join(f"\n{note}" for note in result.notes)
+            + f"\nlessons: {', '.join(lesson_commands(result.stage))}")
 
 
 def header_html(result: Result) -> str:
-    from ..registry import get_stage
-
     stage = get_stage(result.stage)
     cells = [f"<b>{html.escape(result.stage)}</b>", html.escape(result.device_name),
              _epochs(result), f"{_duration(result.seconds)} training"]
@@ -40,7 +50,9 @@ def header_html(result: Result) -> str:
             f"{' &middot; '.join(cells)}<br><span style='color:#666'>"
             f"{html.escape(stage.summary)}</span>"
             + "".join(f"<br><span>{html.escape(note)}</span>" for note in result.notes)
-            + "</div>")
+            + "<br><span class='linreg-lessons' style='color:#666;font-size:90%'>lessons: "
+            + " &middot; ".join(f"<code>{html.escape(c)}</code>" for c in lesson_commands(result.stage))
+            + "</span></div>")
 
 
 def params_rows(result: Result) -> list[tuple[str, float, float | None, float, float | None]]:
@@ -68,10 +80,12 @@ def _book(value: float | None, digits: int) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
-def _book_digits(result: Result) -> int:
-    from ..registry import get_stage
+#: The decimals the book prints its results with: numpy's float64 arrays, torch's tensors.
+BOOK_DIGITS = {"numpy": 8, "torch": 4}
 
-    return 4 if get_stage(result.stage).uses_torch else 8
+
+def _book_digits(result: Result) -> int:
+    return BOOK_DIGITS["torch" if get_stage(result.stage).uses_torch else "numpy"]
 
 
 def params_text(result: Result) -> str:
@@ -87,7 +101,8 @@ def params_text(result: Result) -> str:
                      f"{result.reference.val_loss:.8f}", ""))
     widths = [max(len(r[i]) for r in (head, *body)) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in (head, *body)]
-    return "\n".join(lines)
+    printed = printed_text(result)
+    return "\n".join(lines) + (f"\n\n{printed}" if printed else "")
 
 
 def params_html(result: Result) -> str:
@@ -111,4 +126,26 @@ def params_html(result: Result) -> str:
         out.append(row("validation MSE", _num(result.val_loss), "",
                        f"{result.reference.val_loss:.8f}", ""))
     out.append("</tbody></table>")
-    return "".join(out)
+    return "".join(out) + printed_html(result)
+
+
+def _printed_label(result: Result) -> str:
+    return f"printed by the {result.stage} stage's code"
+
+
+def printed_text(result: Result) -> str:
+    """What the stage's own code printed (e.g. ``print(model.state_dict())``), under a
+    label; "" when it printed nothing."""
+    if not result.printed:
+        return ""
+    return f"{_printed_label(result)}:\n{result.printed.rstrip()}"
+
+
+def printed_html(result: Result) -> str:
+    """The stage's printed output as a labelled block, like a notebook cell's stdout."""
+    if not result.printed:
+        return ""
+    return (f"<div class='linreg-printed' style='margin-top:6px'><div style='font-family:sans-serif;"
+            f"color:#666;font-size:90%'>{html.escape(_printed_label(result))}</div><pre style='margin:2px 0;"
+            f"padding:4px 8px;border-left:3px solid #ddd;background:#fafafa;white-space:pre-wrap'>"
+            f"{html.escape(result.printed.rstrip())}</pre></div>")

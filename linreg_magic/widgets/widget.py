@@ -25,7 +25,8 @@ from ..errors import UsageError, usage_error
 from ..option_kinds import Control
 from ..options import Options, option_specs
 from ..plan import Plan
-from ..session import preserved_random_state
+from ..printed import capture_prints
+from ..session import guarded
 from .controls import control_value, make_controls, options_shown
 from .drawing import Drawing, ViewAccess, error_html, summary_html
 from .layout import build_layout, figure_column, figure_page
@@ -168,7 +169,7 @@ class LinregWidget(PresetMethods, StaticOutputs, ViewAccess, widgets.VBox):  # t
         try:
             options = self.options
             plan = Plan.make(options)
-            with DeviceGuard(plan.device), preserved_random_state(plan.stage.uses_torch, plan.device):
+            with DeviceGuard(plan.device), guarded(device=plan.device, uses_torch=plan.stage.uses_torch):
                 namespace = prepare_namespace(plan)  # the stage's random draws: on this thread
         except Exception as exc:  # one line in place of the numbers; the kernel goes on
             self._show_error(exc)
@@ -195,8 +196,9 @@ class LinregWidget(PresetMethods, StaticOutputs, ViewAccess, widgets.VBox):  # t
         self._show_result(result, options_line(options))
 
     def _train(self, plan: Plan, namespace: dict[str, Any]) -> None:
-        with DeviceGuard(plan.device):  # the current CUDA device is the thread's own
+        with DeviceGuard(plan.device), capture_prints() as printed:  # the CUDA device is per thread
             result = train_prepared(plan, namespace, progress=self._progress)
+        result = result.replace(printed=printed.text) if printed.text else result
         if self._worker.superseded():
             raise Superseded
         self._show_result(result, options_line(plan.options))
