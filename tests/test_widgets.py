@@ -402,6 +402,7 @@ def test_a_preset_saves_and_loads_the_whole_state(tmp_path: Path) -> None:
     path = tmp_path / "my lecture.json"  # a path with a space
     w.save(path)
     saved = json.loads(path.read_text())
+    assert saved == w.preset() and saved["format"] == "linreg_magic.widget"
     assert saved["options"]["lr"] == 0.2 and saved["tab"] == "loss" and saved["lock"] == ["epochs"]
     assert saved["controls"] == ["lr", "epochs", "run"]
     again = LinregWidget.load(path)

@@ -176,16 +176,20 @@ class PresetMethods:
     def open_tab(self) -> str:
         raise NotImplementedError
 
-    def preset(self) -> Preset:
-        """Everything needed to make this widget again."""
+    def as_preset(self) -> Preset:
+        """Everything needed to make this widget again, as a :class:`Preset`."""
         return Preset(self.options, self.shown, self.locked, self.tab_names, self.open_tab, self.auto)
 
+    def preset(self) -> dict[str, Any]:
+        """Everything needed to make this widget again, as JSON-ready values."""
+        return self.as_preset().to_dict()
+
     def to_json(self) -> str:
-        return self.preset().to_json()
+        return self.as_preset().to_json()
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the preset to a JSON file, for ``LinregWidget.load(path)`` in a lecture."""
-        self.preset().write(path)
+        self.as_preset().write(path)
 
     @classmethod
     def from_preset(cls, preset: Preset, **values: Any) -> Any:
