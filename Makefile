@@ -1,5 +1,6 @@
 # make lab   - set everything up and open demo.ipynb in JupyterLab
 # make test  - set everything up and run every test (what CI runs)
+# make wheel - build dist/linreg_magic-VERSION-py3-none-any.whl (pip install it anywhere)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -9,7 +10,7 @@ STAMP := $(VENV)/.installed
 export VIRTUAL_ENV := $(abspath $(VENV))
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: venv lab test lint typecheck pytest bench browser-deps clean
+.PHONY: venv lab test lint typecheck pytest bench browser-deps wheel clean
 
 venv: $(STAMP)
 
@@ -42,8 +43,14 @@ pytest: venv
 
 test: venv browser-deps lint pytest
 
+# The wheel a student installs into an environment that already has torch and Jupyter
+# (tests/test_wheel.py installs it into a clean venv and runs demo.ipynb there).
+wheel: venv
+	$(BIN)/python -m pip wheel --no-deps --no-build-isolation -q -w dist .
+	@ls dist/*.whl
+
 bench: venv
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts dist build

@@ -18,6 +18,7 @@ SCRIPTS = {
     "cell": ([], ["--repeat", "3"]),
     "sizes": ([], ["--n", "1e2,1e4,1e5", "--repeat", "2"]),
     "memory": ([], ["--n", "1e5,1e6"]),
+    "widget": ([], ["--repeat", "3"]),
 }
 
 

@@ -27,7 +27,6 @@ from .views import (
     diff_html,
     diff_text,
     figure_png,
-    graph_of,
     header_html,
     header_text,
     params_html,
@@ -36,11 +35,10 @@ from .views import (
     plot_fit,
     plot_loss,
     plot_surface,
-    render_graph,
 )
 from .views.code import capture_code_html, capture_code_text
 from .views.figures import result_png
-from .views.graph import INSTALL_HINT
+from .views.graph import graph_bundle
 from .views.student import plot_student_surface, student_figure
 from .views.verdict import contract_html, contract_text, error_html, error_text, verdict_html, verdict_text
 
@@ -141,21 +139,7 @@ def show_diff(stage: str, other: str | None = None, *, side_by_side: bool = Fals
 
 
 def show_graph(result: Result) -> None:
-    dot = graph_of(result) if result.autograd is not None else None
-    if dot is None:
-        note = result.graph_note or "no autograd graph: the loss does not require gradients"
-        _publish({"text/html": f"<p style='color:#666'><i>Graph: {html.escape(note)}.</i></p>",
-                  "text/plain": f"Graph: {note}."})
-        return
-    rendered = render_graph(dot)
-    if rendered.svg is not None:
-        _publish({"image/svg+xml": rendered.svg,
-                  "text/plain": f"[autograd graph of the loss: {len(rendered.node_labels)} nodes; "
-                                "shown as SVG in a notebook]"})
-        return
-    hint = f"Graph not drawn ({rendered.error}): {INSTALL_HINT}."
-    _publish({"text/html": f"<p>{html.escape(hint)}</p><pre>{html.escape(rendered.source)}</pre>",
-              "text/plain": f"{hint}\n{rendered.source}"})
+    _publish(graph_bundle(result))
 
 
 def result_views(result: Result, views: Sequence[str] | None = None) -> list[tuple[str, Callable[[], None]]]:

@@ -31,7 +31,7 @@ from .stage import Stage, call_step
 from .tracker import Recording, Tracker
 
 __all__ = ["Diverged", "LiveFrame", "model_parameters", "run", "run_each", "run_ladder", "run_options",
-           "run_plan"]
+           "run_plan", "train_prepared"]
 
 
 class Diverged(ArithmeticError):
@@ -174,9 +174,17 @@ def _train(plan: Plan, progress: Callable[[Tracker], None] | None,
            live: Callable[[LiveFrame], None] | None = None,
            prepared: Callable[[dict[str, Any]], None] | None = None,
            made: Callable[[], None] = lambda: None) -> Result:
-    stage, options = plan.stage, plan.options
     ns = prepare_namespace(plan)
     made()  # what the stage's set-up changed (its seed): see session.Guard.mark
+    return train_prepared(plan, ns, progress=progress, live=live, prepared=prepared)
+
+
+def train_prepared(plan: Plan, ns: dict[str, Any], *, progress: Callable[[Tracker], None] | None = None,
+                   live: Callable[[LiveFrame], None] | None = None,
+                   prepared: Callable[[dict[str, Any]], None] | None = None) -> Result:
+    """Train a plan from the namespace :func:`prepare_namespace` made (where the random
+    draws happen), touching no process-wide state: a background thread may call it."""
+    stage, options = plan.stage, plan.options
     if live is not None:
         progress = _with_live_frames(progress, live, stage, ns, plan.data, lambda: start)
     tracker = Tracker(options.epochs, progress=uncaptured(_stop_when_diverged(progress)))

@@ -15,39 +15,85 @@ from __future__ import annotations
 
 import base64
 import html
+import sys
 import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from .views.figures import FIT_COLOR, TRAIN_COLOR, TRUE_COLOR, sample
+from .views.frames import encode_png
 
 if TYPE_CHECKING:
     from IPython.display import DisplayHandle
 
     from .engine import LiveFrame
 
-__all__ = ["LiveView", "live_wanted"]
+__all__ = ["BUDGET", "LiveView", "live_wanted"]
+
+#: The share of a run's time that drawing live frames may take.
+BUDGET = 0.04
 
 
 def live_wanted(mode: str) -> bool:
     """Whether to show live training for ``--live MODE`` in this shell.
 
-    ``auto`` shows it in a notebook (a kernel), not in a terminal IPython, where
-    every update would print a new line.
+    ``auto`` shows it in a notebook (a kernel), and as one progress line redrawn in
+    place in a terminal IPython (when its output is a terminal).
     """
     if mode == "on":
         return True
     if mode == "off":
         return False
+    return in_kernel() or in_terminal()
+
+
+def in_kernel() -> bool:
+    """Whether the running shell is a Jupyter kernel's."""
     from IPython import get_ipython
 
     shell = get_ipython()
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
+def in_terminal() -> bool:
+    """Whether output goes to a terminal that redraws a line on ``\\r`` (a terminal IPython)."""
+    isatty = getattr(sys.stdout, "isatty", None)
+    return not in_kernel() and bool(isatty and isatty())
+
+
+_WARM: list[bool] = []
+
+
+def warm_up_drawing() -> None:
+    """Pay matplotlib's once-a-process start (fonts looked up, caches filled) now, before
+    training starts, rather than inside the first live frame (the final figures would pay
+    it after training otherwise)."""
+    if _WARM:
+        return
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2, 1), dpi=30)
+    ax = fig.add_subplot()
+    ax.set_title("warm", fontsize=10)
+    ax.set_xlabel("epoch")
+    ax.set_yscale("log")
+    ax.plot([1, 2], [1, 10])
+    ax.legend(["loss"], fontsize=8)
+    FigureCanvasAgg(fig).draw()
+    _WARM.append(True)
+
+
 class LiveView:
     """The live part of a run's output; call it with frames, then :meth:`close`."""
 
-    def __init__(self, delay: float = 1.0, min_interval: float = 0.2, dpi: int = 72) -> None:
+    def __init__(self, delay: float = 1.0, min_interval: float = 0.2, dpi: int = 72,
+                 terminal: bool | None = None) -> None:
+        #: a terminal shows one text line redrawn in place, no figure
+        self.terminal = in_terminal() if terminal is None else terminal
+        if not self.terminal:
+            warm_up_drawing()
         self.delay = delay
         self.min_interval = min_interval
         self.dpi = dpi
@@ -56,6 +102,8 @@ class LiveView:
         self._figure_handle: DisplayHandle | None = None
         self._figure: Any = None
         self._artists: dict[str, Any] = {}
+        self._background: Any = None
+        self._width = 0
         self._last = 0.0
         self._wait = min_interval
         self._no_shell = False
@@ -63,7 +111,13 @@ class LiveView:
 
     @property
     def shown(self) -> bool:
-        return self._bar is not None
+        return self._bar is not None or (self.terminal and self.frames > 0)
+
+    def _line(self, text: str, end: str = "") -> None:
+        stream = sys.stdout
+        stream.write("\r" + text.ljust(self._width) + end)
+        stream.flush()
+        self._width = len(text)
 
     def ready(self, seconds: float) -> bool:
         """Whether a frame after ``seconds`` of training would be drawn."""
@@ -80,22 +134,30 @@ class LiveView:
             return
         now = self._asked if self._asked is not None else time.perf_counter()
         self._asked = None
+        if self.terminal:
+            self._line(progress_bundle(frame)["text/plain"])
+            self.frames += 1
+            self._last = time.perf_counter()
+            return
         self._publish(progress_bundle(frame), "_bar")
         self._publish(self._figure_bundle(frame), "_figure_handle")
         self.frames += 1
         self._last = time.perf_counter()
-        # frames take at most about a tenth of the time (the first one, which sets the
-        # figure up, aside): slow machines get fewer of them
+        # frames take at most about 1/25 of the time (the first, which draws the whole
+        # figure, aside): slow machines get fewer of them
         if self.frames > 1:
-            self._wait = max(self.min_interval, 9 * (self._last - now))
+            self._wait = max(self.min_interval, (1 / BUDGET - 1) * (self._last - now))
 
     def close(self, epochs: int | None = None, seconds: float | None = None,
               stopped: str | None = None) -> None:
         """Mark the run finished (or stopped) and empty the live figure."""
-        if self._bar is None:
+        if not self.shown:
             return
         text = stopped or (f"done: {epochs:,} epochs in {seconds:.2f} s" if epochs is not None
                            and seconds is not None else "done")
+        if self._bar is None:  # a terminal: the line says it, and the output goes on below
+            self._line(text, end="\n")
+            return
         self._bar.update({"text/html": f"<div style='font-family:sans-serif;color:#666'>"
                                        f"{html.escape(text)}</div>", "text/plain": text}, raw=True)
         if self._figure_handle is not None:
@@ -116,24 +178,20 @@ class LiveView:
 
     # -- the figure: made once, its artists updated per frame ------------------------
     def _figure_bundle(self, frame: LiveFrame) -> dict[str, str]:
-        from .views.figures import figure_png
-
-        first = self._figure is None
-        if first:
+        if self._figure is None:
             self._figure = self._make_figure(frame)
-        self._update_figure(frame)
-        png = figure_png(self._figure, dpi=self.dpi)
-        if first:  # keep the first frame's layout: solving it again per frame is most of the cost
-            self._figure.set_layout_engine("none")
+        png = self._draw(frame)
         return {"image/png": base64.b64encode(png).decode("ascii"),
                 "text/plain": f"[live figure: {frame.stage} fit and loss at epoch {frame.epoch:,}]"}
 
     def _make_figure(self, frame: LiveFrame) -> Any:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
-        from .views.figures import FIT_COLOR, TRAIN_COLOR, TRUE_COLOR, sample
-
-        fig = Figure(figsize=(10, 3.4), layout="constrained")
+        # a fixed layout: solving one per frame would cost more than the drawing
+        fig = Figure(figsize=(10, 3.4), dpi=self.dpi)
+        FigureCanvasAgg(fig)
+        fig.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.9, wspace=0.25)
         fit_ax, loss_ax = fig.subplots(1, 2)
         data = frame.data
         if data.n_features == 1:
@@ -161,7 +219,26 @@ class LiveView:
         self._artists["loss_ax"] = loss_ax
         return fig
 
-    def _update_figure(self, frame: LiveFrame) -> None:
+    def _draw(self, frame: LiveFrame) -> bytes:
+        """Draw the frame: everything when the loss axis must rescale (or the first time),
+        else the kept background with only the moving lines and titles drawn over it."""
+        fig, a = self._figure, self._artists
+        rescaled = self._update_figure(frame)
+        moving = [a[name] for name in ("fit", "fit_text", "loss") if name in a]
+        moving += [a["fit_ax"].title, a["loss_ax"].title]
+        if rescaled or self._background is None:
+            for artist in moving:
+                artist.set_animated(True)
+            fig.canvas.draw()
+            self._background = fig.canvas.copy_from_bbox(fig.bbox)
+        else:
+            fig.canvas.restore_region(self._background)
+        for artist in moving:
+            fig.draw_artist(artist)
+        return encode_png(fig)
+
+    def _update_figure(self, frame: LiveFrame) -> bool:
+        """Move the artists to this frame; whether the loss axis had to rescale."""
         a = self._artists
         if "fit" in a:
             a["fit"].set_ydata(frame.intercept + frame.coef[0] * a["xs"])
@@ -174,13 +251,19 @@ class LiveView:
         step = max(1, len(losses) // 4000)  # a few thousand points draw as fast as a million
         a["loss"].set_data(epochs[::step], losses[::step])
         ax = a["loss_ax"]
-        finite = losses[np.isfinite(losses) & (losses > 0)]
-        if len(finite):
-            if ax.get_yscale() != "log":
-                ax.set_yscale("log")
-            ax.set_ylim(float(finite.min()) * 0.8, float(finite.max()) * 1.25)
         last = f"{losses[-1]:.5g}" if len(losses) else "-"
         ax.set_title(f"loss {last}", fontsize=10)
+        finite = losses[np.isfinite(losses) & (losses > 0)]
+        if not len(finite):
+            return False
+        low, high = float(finite.min()), float(finite.max())
+        if ax.get_yscale() == "log":
+            shown_low, shown_high = ax.get_ylim()
+            if shown_low <= low and high <= shown_high:
+                return False  # the kept axis still holds every loss
+        ax.set_yscale("log")
+        ax.set_ylim(low / 4, high * 1.5)  # room to fall: the axis is redrawn rarely
+        return True
 
 
 def progress_bundle(frame: LiveFrame) -> dict[str, str]:

@@ -53,11 +53,7 @@ MAGIC_BOUNDARY = {("linreg_magic.magic", "linreg_magic.commands")}
 #: complies (a test below fails while a listed file already complies or is gone).
 #: Import circles have no such list.
 NOT_YET_COMPLIANT = frozenset({
-    "linreg_magic/widgets.py",  # 594 lines, one 364-line class; becoming the widgets/ package
-    "linreg_magic/live.py",  # imports views.figures in functions
-    "linreg_magic/views/figures.py",  # plot_fit is 54 lines
     "linreg_magic/views/graph.py",  # imports _compat in a function
-    "linreg_magic/views/surface.py",  # plot_surface is 63 lines
 })
 
 

@@ -73,3 +73,28 @@ def test_parameters_are_labelled_with_their_names_and_shapes(module_result):
     assert "b\n (1)" in source.replace("\\n", "\n") and "w\n (1)" in source.replace("\\n", "\n")
     assert "fontname=Courier" in source
     assert "loss\n ()" in source.replace("\\n", "\n")
+
+
+def test_the_widget_and_the_magic_say_the_same_when_the_graph_cannot_be_drawn(ip, monkeypatch):
+    from linreg_magic import LinregWidget
+    from linreg_magic.views.graph import graph_bundle
+
+    monkeypatch.setenv(RENDERER_ENV, "none")
+    with capture_output() as captured:
+        result = ip.run_line_magic("linreg", "--stage loss --device cpu --epochs 3")
+    shown = next(o.data for o in captured.outputs if "Graph not drawn" in o.data["text/plain"])
+    assert shown == graph_bundle(result)
+    w = LinregWidget(stage="loss", device="cpu", epochs=3, tab="graph")
+    assert w.result is not None
+    assert w.views["graph"].value == graph_bundle(w.result)["text/html"]
+    assert "pip install graphviz-pure" in w.views["graph"].value and "digraph" in w.views["graph"].value
+
+
+def test_a_numpy_stage_says_why_it_has_no_graph_in_both_places(ip):
+    from linreg_magic.views.graph import graph_bundle
+
+    with capture_output() as captured:
+        result = ip.run_line_magic("linreg", "--stage numpy --epochs 3")
+    bundle = graph_bundle(result)
+    assert bundle["text/plain"].startswith("Graph: ") and "image/svg+xml" not in bundle
+    assert bundle in [o.data for o in captured.outputs]

@@ -102,3 +102,31 @@ def test_show_surface_in_the_shell_is_an_image_or_a_one_line_note(run_cell_outpu
     assert notes == ["Loss surface: not drawn, the loss surface is drawn over (b, w) for one-feature "
                      "models; this run has 2 features."]
     assert plt.get_fignums() == figures_before
+
+
+def test_moving_the_epoch_marker_is_the_same_as_drawing_at_that_epoch(autograd_result) -> None:  # type: ignore[no-untyped-def]
+    from linreg_magic.views.surface import move_surface
+
+    ax = plot_surface(autograd_result, epoch=3)
+    moved = move_surface(ax, autograd_result, 40)
+    np.testing.assert_allclose(_artist(ax, "epoch").get_xydata()[0],
+                               [autograd_result.intercept_path[40], autograd_result.coef_path[40, 0]])
+    assert "epoch 40" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert _artist(ax, "epoch") in moved and ax.get_legend() in moved
+
+
+def test_a_kept_surface_replays_frames_that_match_a_fresh_drawing(autograd_result) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from PIL import Image
+
+    from linreg_magic.views.frames import kept_figure
+
+    kept = kept_figure("surface")
+    kept.draw(autograd_result)
+    replayed = np.asarray(Image.open(io.BytesIO(kept.frame(25))), dtype=float)
+    fresh = kept_figure("surface")
+    fresh.draw(autograd_result, 25)
+    drawn = np.asarray(Image.open(io.BytesIO(fresh.frame(25))), dtype=float)
+    assert replayed.shape == drawn.shape == (fresh.css_width * 2, fresh.css_width * 2, 3)
+    assert np.abs(replayed - drawn).mean() < 1.0

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
     from ..result import Result
 
-__all__ = ["MAX_POINTS", "figure_png", "plot_fit", "plot_loss", "result_figure", "result_png"]
+__all__ = ["MAX_POINTS", "figure_png", "fit_label", "fit_title", "move_fit", "plot_fit", "plot_loss",
+           "result_figure", "result_png"]
 
 #: Scatter plots draw at most this many points per set (the data are never cut).
 MAX_POINTS = 2000
@@ -52,60 +53,128 @@ def sample(n: int, limit: int = MAX_POINTS, seed: int = 0) -> np.ndarray:
     return np.sort(rs.choice(picked, size=limit, replace=False))
 
 
-def plot_fit(result: Result, ax: Axes | None = None, epoch: int | None = None) -> Axes:
-    """Training and validation points, the true line and the fitted line.
+def fit_label(b: float, w: float) -> str:
+    """The fitted line's legend entry."""
+    return f"fitted: y = {_short(b, 4)} + {_short(w, 4)}x"
 
-    With more than one feature, predicted against actual ``y`` instead.
-    ``epoch`` draws the line the model had after that epoch (default: the last).
-    """
-    ax = ax if ax is not None else _new_axes()
+
+def fit_title(result: Result, epoch: int | None) -> str:
+    """The fit's title: the stage, the epoch drawn (if not the last) and how many points show."""
     data = result.data
-    row = len(result.intercept_path) - 1 if epoch is None else int(epoch)
-    b, w = result.intercept_path[row], result.coef_path[row]
-    shown = 0
+    shown = sum(min(len(idx), MAX_POINTS) for idx in (data.train_idx, data.val_idx))
+    title = f"{result.stage}: fit" + (f" after epoch {int(epoch)}" if epoch is not None else "")
+    if shown < len(data.x):
+        title += f" (showing {shown:,} of {len(data.x):,} points)"
+    return title
+
+
+def _path_row(result: Result, epoch: int | None) -> int:
+    last = len(result.intercept_path) - 1
+    return last if epoch is None else int(np.clip(epoch, 0, last))
+
+
+def _scatter_points(result: Result, ax: Axes, b: float, w: np.ndarray) -> None:
+    """Training and validation points (a sample of at most MAX_POINTS each)."""
+    data = result.data
     for label, idx, color in (("train", data.train_idx, TRAIN_COLOR),
                               ("validation", data.val_idx, VAL_COLOR)):
         if not len(idx):
             continue
         keep = idx[sample(len(idx))]  # index the sample only: no copy of all the data
         x, y = data.x[keep], data.y[keep]
-        shown += len(keep)
         if data.n_features == 1:
-            ax.scatter(x[:, 0], y[:, 0], s=12, alpha=0.6, color=color, label=label,
-                       edgecolors="none")
+            ax.scatter(x[:, 0], y[:, 0], s=12, alpha=0.6, color=color, label=label, edgecolors="none")
         else:
-            yhat = b + x @ w
-            ax.scatter(y[:, 0], yhat, s=12, alpha=0.6, color=color, label=label,
-                       edgecolors="none")
+            ax.scatter(y[:, 0], b + x @ w, s=12, alpha=0.6, color=color, label=label, edgecolors="none")
+
+
+def _fit_lines(result: Result, ax: Axes, b: float, w: np.ndarray) -> None:
+    """The true line and the fitted one (one feature), with readable limits for a diverged line."""
+    data = result.data
+    xs = np.array([float(data.x.min()), float(data.x.max())])
+    if data.true_b is not None and data.true_w is not None:
+        ax.plot(xs, data.true_b + data.true_w[0] * xs, "--", color=TRUE_COLOR, lw=1.2,
+                label=f"true: y = {data.true_b:g} + {data.true_w[0]:g}x")
+    with np.errstate(over="ignore", invalid="ignore"):
+        fitted = b + w[0] * xs
+    ax.plot(xs, drawable(fitted), color=FIT_COLOR, lw=2, gid="fit", label=fit_label(b, w[0]))
+    y_lo, y_hi = float(data.y.min()), float(data.y.max())
+    span = max(y_hi - y_lo, 1.0)
+    if not np.all(np.isfinite(fitted)) or np.max(np.abs(fitted - y_lo)) > 100 * span:
+        ax.set_ylim(y_lo - span, y_hi + span)  # a diverged line: keep the data readable
+    ax.set_xlabel(data.feature_names[0])
+    ax.set_ylabel(data.target_name)
+
+
+def _hold_every_line(result: Result, ax: Axes) -> None:
+    """Widen the y limits to hold the fitted line of every epoch (not a diverged one's)."""
+    data = result.data
+    xs = np.array([float(data.x.min()), float(data.x.max())])
+    with np.errstate(over="ignore", invalid="ignore"):
+        ends = result.intercept_path[:, None] + result.coef_path[:, :1] * xs[None, :]
+    y_lo, y_hi = float(data.y.min()), float(data.y.max())
+    span = max(y_hi - y_lo, 1.0)
+    ends = ends[np.isfinite(ends) & (np.abs(ends - y_lo) <= 10 * span)]
+    if len(ends):
+        low, high = min(float(ends.min()), y_lo), max(float(ends.max()), y_hi)
+        pad = 0.05 * (high - low)
+        ax.set_ylim(low - pad, high + pad)
+
+
+def plot_fit(result: Result, ax: Axes | None = None, epoch: int | None = None, *,
+             every_epoch: bool = False) -> Axes:
+    """Training and validation points, the true line and the fitted line.
+
+    With more than one feature, predicted against actual ``y`` instead.
+    ``epoch`` draws the line the model had after that epoch (default: the last);
+    ``every_epoch`` sets the limits to hold the line of every epoch (for replaying).
+    """
+    ax = ax if ax is not None else _new_axes()
+    data = result.data
+    row = _path_row(result, epoch)
+    b, w = float(result.intercept_path[row]), result.coef_path[row]
+    _scatter_points(result, ax, b, w)
     if data.n_features == 1:
-        lo, hi = float(data.x.min()), float(data.x.max())
-        xs = np.array([lo, hi])
-        if data.true_b is not None and data.true_w is not None:
-            ax.plot(xs, data.true_b + data.true_w[0] * xs, "--", color=TRUE_COLOR, lw=1.2,
-                    label=f"true: y = {data.true_b:g} + {data.true_w[0]:g}x")
-        with np.errstate(over="ignore", invalid="ignore"):
-            fitted = b + w[0] * xs
-        ax.plot(xs, drawable(fitted), color=FIT_COLOR, lw=2,
-                label=f"fitted: y = {_short(b, 4)} + {_short(w[0], 4)}x")
-        y_lo, y_hi = float(data.y.min()), float(data.y.max())
-        span = max(y_hi - y_lo, 1.0)
-        if not np.all(np.isfinite(fitted)) or np.max(np.abs(fitted - y_lo)) > 100 * span:
-            ax.set_ylim(y_lo - span, y_hi + span)  # a diverged line: keep the data readable
-        ax.set_xlabel(data.feature_names[0])
-        ax.set_ylabel(data.target_name)
+        _fit_lines(result, ax, b, w)
+        if every_epoch:
+            _hold_every_line(result, ax)
     else:
         lo, hi = float(data.y.min()), float(data.y.max())
         ax.plot([lo, hi], [lo, hi], "--", color=TRUE_COLOR, lw=1.2, label="perfect prediction")
         ax.set_xlabel("actual y")
         ax.set_ylabel("predicted y")
-    total = len(data.x)
-    title = f"{result.stage}: fit" + (f" after epoch {row}" if epoch is not None else "")
-    if shown < total:
-        title += f" (showing {shown:,} of {total:,} points)"
-    ax.set_title(title, fontsize=10)
+    ax.set_title(fit_title(result, None if epoch is None else row), fontsize=10)
     ax.legend(fontsize=8, loc="upper left", frameon=False)
     ax.grid(alpha=0.25)
     return ax
+
+
+def move_fit(ax: Axes, result: Result, epoch: int | None) -> list[Any]:
+    """Put the fit drawn by :func:`plot_fit` at another epoch; the artists that moved.
+
+    One feature: the fitted line, its legend entry and the title.  Several: the
+    predicted points, and the title.
+    """
+    row = _path_row(result, epoch)
+    b, w = float(result.intercept_path[row]), result.coef_path[row]
+    ax.title.set_text(fit_title(result, None if epoch is None else row))
+    moved: list[Any] = [ax.title]
+    if result.data.n_features == 1:
+        line = next(artist for artist in ax.lines if artist.get_gid() == "fit")
+        with np.errstate(over="ignore", invalid="ignore"):
+            line.set_ydata(drawable(b + w[0] * np.asarray(line.get_xdata(), dtype=float)))
+        legend = ax.get_legend()
+        for text in legend.get_texts() if legend is not None else ():
+            if text.get_text() == line.get_label():
+                text.set_text(fit_label(b, w[0]))
+        line.set_label(fit_label(b, w[0]))
+        return [*moved, line, *([legend] if legend is not None else [])]
+    data = result.data
+    for points, idx in zip(ax.collections, (i for i in (data.train_idx, data.val_idx) if len(i))):
+        keep = idx[sample(len(idx))]
+        points.set_offsets(np.column_stack([data.y[keep, 0], b + data.x[keep] @ w]))
+        moved.append(points)
+    return moved
 
 
 def plot_loss(result: Result, ax: Axes | None = None) -> Axes:
@@ -229,12 +298,12 @@ def _redrawn_figure(result: Result) -> Figure:
             del _FIGURES[next(iter(_FIGURES))]
         return fig
     for ax, draw in zip(fig.axes, (plot_fit, plot_loss)):
-        _remove_plotted(ax)
+        remove_plotted(ax)
         draw(result, ax)
     return fig
 
 
-def _remove_plotted(ax: Axes) -> None:
+def remove_plotted(ax: Axes) -> None:
     """Take what was plotted off ``ax`` but keep the axes, their ticks and layout
     (``cla()`` would rebuild every tick, which costs more than the drawing)."""
     for artist in (*ax.collections, *ax.lines, *ax.patches, *ax.texts, *ax.images):

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from ..result import Result
 
-__all__ = ["GraphRender", "find_renderer", "graph_of", "render_graph"]
+__all__ = ["GraphRender", "find_renderer", "graph_bundle", "graph_of", "render_graph"]
 
 INSTALL_HINT = ("to draw it, pip install graphviz-pure (no system packages needed) "
                 "or install Graphviz so that `dot` is on PATH")
@@ -129,3 +129,28 @@ def render_graph(dot: Digraph | Any) -> GraphRender:
     """Render a ``graphviz.Digraph`` (or DOT text) to SVG; the same graph renders once."""
     source = dot if isinstance(dot, str) else dot.source
     return _render(stable_source(source))
+
+
+def graph_bundle(result: Result) -> dict[str, str]:
+    """The graph as a mime bundle, the one place that says when it is not drawn.
+
+    SVG when it renders; else a one-line note: why there is no graph (a numpy
+    stage), or why it was not drawn and how to get a renderer, with the DOT source.
+    """
+    import html
+
+    dot = graph_of(result) if result.autograd is not None else None
+    if dot is None:
+        note = result.graph_note or "no autograd graph: the loss does not require gradients"
+        return {"text/html": f"<p class='linreg-note' style='color:#666'><i>Graph: {html.escape(note)}."
+                             "</i></p>",
+                "text/plain": f"Graph: {note}."}
+    rendered = render_graph(dot)
+    if rendered.svg is not None:
+        return {"image/svg+xml": rendered.svg,
+                "text/plain": f"[autograd graph of the loss: {len(rendered.node_labels)} nodes; "
+                              "shown as SVG in a notebook]"}
+    hint = f"Graph not drawn ({rendered.error}): {INSTALL_HINT}."
+    return {"text/html": f"<p class='linreg-note'>{html.escape(hint)}</p>"
+                         f"<pre>{html.escape(rendered.source)}</pre>",
+            "text/plain": f"{hint}\n{rendered.source}"}

@@ -9,7 +9,7 @@ and the title says so.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from ..result import Result
 
-__all__ = ["GRID", "MAX_PATH_POINTS", "path_rows", "plot_surface", "surface_window"]
+__all__ = ["GRID", "MAX_PATH_POINTS", "move_surface", "path_rows", "plot_surface", "surface_window"]
 
 #: Grid points per axis of the contour plot.
 GRID = 161
@@ -69,30 +69,22 @@ def surface_window(result: Result) -> tuple[tuple[float, float], tuple[float, fl
     return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1])), leaves
 
 
-def plot_surface(result: Result, ax: Axes | None = None, epoch: int | None = None) -> Axes:
-    """Filled contours of the training MSE over (b, w), the path, start and minimum.
+def _grid(result: Result, window: tuple[tuple[float, float], tuple[float, float]]) -> tuple[np.ndarray, ...]:
+    """The (b, w) grid over the window, with the closed-form answer on it, and the MSE there."""
+    data, ref = result.data, result.reference
+    (b_lo, b_hi), (w_lo, w_hi) = window
+    # the answer is a grid point, so the grid's minimum is exactly the closed-form one
+    bs = np.unique(np.append(np.linspace(b_lo, b_hi, GRID), ref.intercept))
+    ws = np.unique(np.append(np.linspace(w_lo, w_hi, GRID), ref.coef[0]))
+    bb, ww = np.meshgrid(bs, ws)
+    return bb, ww, QuadraticMSE.of(data.x_train, data.y_train)(bb, ww[..., None])
 
-    The path's points are the run's effective intercept and slope after each
-    epoch (``result.intercept_path``, ``result.coef_path``).  ``epoch`` marks
-    where the parameters were after that epoch.  Raises ``ValueError`` for a
-    model with more than one feature.
-    """
-    _one_feature(result)
+
+def _contours(ax: Axes, result: Result, window: tuple[tuple[float, float], tuple[float, float]]) -> None:
+    """Filled contours of the MSE on log-spaced levels, and their colour bar."""
     from matplotlib.colors import LogNorm
 
-    if ax is None:
-        from matplotlib.figure import Figure
-
-        ax = Figure(figsize=(5.2, 5), layout="constrained").add_subplot()
-    data, ref = result.data, result.reference
-    mse = QuadraticMSE.of(data.x_train, data.y_train)
-    answer_b, answer_w = ref.intercept, ref.coef[0]
-    (b_lo, b_hi), (w_lo, w_hi), leaves = surface_window(result)
-    # the answer is a grid point, so the grid's minimum is exactly the closed-form one
-    bs = np.unique(np.append(np.linspace(b_lo, b_hi, GRID), answer_b))
-    ws = np.unique(np.append(np.linspace(w_lo, w_hi, GRID), answer_w))
-    bb, ww = np.meshgrid(bs, ws)
-    zz = mse(bb, ww[..., None])
+    bb, ww, zz = _grid(result, window)
     z_min, z_max = float(zz.min()), float(zz.max())
     floor = max(z_min, z_max * 1e-9, np.finfo(np.float64).tiny)
     levels = np.geomspace(floor, z_max, 24) if z_max > floor else np.array([floor, floor * 2])
@@ -104,6 +96,9 @@ def plot_surface(result: Result, ax: Axes | None = None, epoch: int | None = Non
     contours.set_gid("loss-surface")
     ax.figure.colorbar(contours, ax=ax, label="training MSE", format="%.3g")
 
+
+def _path(ax: Axes, result: Result, leaves: int | None) -> None:
+    """The path through the epochs drawn, the start, and the end unless it left the plot."""
     rows = path_rows(result.epochs)
     if leaves is not None:
         rows = rows[rows <= leaves]
@@ -116,12 +111,35 @@ def plot_surface(result: Result, ax: Axes | None = None, epoch: int | None = Non
     if leaves is None:
         ax.plot([result.intercept], [result.coef[0]], "s", color=PATH_COLOR, mec="black", ms=6,
                 gid="end", label=f"after {result.epochs:,} epochs")
-    ax.plot([answer_b], [answer_w], "*", color="gold", mec="black", ms=14, gid="minimum",
-            label=f"closed-form minimum ({answer_b:.4f}, {answer_w:.4f})")
+
+
+def _epoch_row(result: Result, epoch: int) -> int:
+    return int(np.clip(epoch, 0, result.epochs))
+
+
+def plot_surface(result: Result, ax: Axes | None = None, epoch: int | None = None) -> Axes:
+    """Filled contours of the training MSE over (b, w), the path, start and minimum.
+
+    The path's points are the run's effective intercept and slope after each
+    epoch (``result.intercept_path``, ``result.coef_path``).  ``epoch`` marks
+    where the parameters were after that epoch.  Raises ``ValueError`` for a
+    model with more than one feature.
+    """
+    _one_feature(result)
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        ax = Figure(figsize=(5.2, 5), layout="constrained").add_subplot()
+    ref = result.reference
+    (b_lo, b_hi), (w_lo, w_hi), leaves = surface_window(result)
+    _contours(ax, result, ((b_lo, b_hi), (w_lo, w_hi)))
+    _path(ax, result, leaves)
+    ax.plot([ref.intercept], [ref.coef[0]], "*", color="gold", mec="black", ms=14, gid="minimum",
+            label=f"closed-form minimum ({ref.intercept:.4f}, {ref.coef[0]:.4f})")
     if epoch is not None:
-        row = int(np.clip(epoch, 0, result.epochs))
+        row = _epoch_row(result, epoch)
         ax.plot([result.intercept_path[row]], [result.coef_path[row, 0]], "o", color="#ff7f0e",
-                mec="black", ms=9, gid="epoch", label=f"epoch {row}")
+                mec="black", ms=9, gid="epoch", label=f"epoch {row:,}")
     ax.set_xlim(b_lo, b_hi)
     ax.set_ylim(w_lo, w_hi)
     ax.set_xlabel("b (intercept)")
@@ -130,5 +148,24 @@ def plot_surface(result: Result, ax: Axes | None = None, epoch: int | None = Non
     if leaves is not None:
         title += f"\ndiverging: the path leaves the plot at epoch {leaves:,}"
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
+    wide = ax.figure.get_figure(root=True).get_figwidth() >= 5  # two columns of legend fit below
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2 if wide else 1,
+              frameon=False)
     return ax
+
+
+def move_surface(ax: Axes, result: Result, epoch: int | None) -> list[Any]:
+    """Put the epoch marker of a :func:`plot_surface` drawn with an ``epoch`` at another
+    epoch (None: the last); the artists that moved (the marker and the legend)."""
+    row = _epoch_row(result, result.epochs if epoch is None else epoch)
+    marker = next(line for line in ax.lines if line.get_gid() == "epoch")
+    old, new = marker.get_label(), f"epoch {row:,}"
+    marker.set_data([result.intercept_path[row]], [result.coef_path[row, 0]])
+    marker.set_label(new)
+    legend = ax.get_legend()
+    if legend is None:
+        return [marker]
+    for text in legend.get_texts():
+        if text.get_text() == old:
+            text.set_text(new)
+    return [marker, legend]
