@@ -180,38 +180,49 @@ class Tracker:
         if i > self.n_epochs:
             raise RuntimeError(f"tracker.log() called more than n_epochs={self.n_epochs} times")
         self.last_loss = loss
-        mode = self._mode
-        if mode == "host":
-            table = self._table
-            table[i, 0] = loss.item()
-            if self._scalars:  # read each value (whatever tensor holds it now)
-                for j, value in enumerate(self._sources if model is not None else params.values(), 1):
-                    table[i, j] = value.item()
-            else:
-                if model is None:
-                    values = tuple(params.values())
-                    if not all(a is b for a, b in zip(values, self._sources)):
-                        self._sources, self._views = values, self._numpy_views(values)
-                np.concatenate(self._views, out=table[i, 1:])
-        elif mode == "numpy":
-            table = self._table
-            table[i, 0] = loss
-            if self._scalars:
-                for j, value in enumerate(params.values(), 1):
-                    table[i, j] = value[0]
-            else:
-                table[i, 1:] = np.concatenate([np.ravel(v) for v in params.values()])
+        if self._mode == "host":
+            self._log_host(i, loss, model, params)
+        elif self._mode == "numpy":
+            self._log_numpy(i, loss, params)
         else:
-            import torch
-
-            if model is None:
-                values = tuple(params.values())
-                if not all(a is b for a, b in zip(values, self._sources)):
-                    self._sources, self._views = values, self._flat_views(values)
-            torch.cat((loss.detach().reshape(1), *self._views), out=self._device_row(i))
+            self._log_device(i, loss, model, params)
         self.epoch = i
         if self._progress is not None:
             self._tick()
+
+    def _log_host(self, i: int, loss: Any, model: Any, params: dict[str, Any]) -> None:
+        """Row ``i`` of the host table from CPU tensors."""
+        table = self._table
+        table[i, 0] = loss.item()
+        if self._scalars:  # read each value (whatever tensor holds it now)
+            for j, value in enumerate(self._sources if model is not None else params.values(), 1):
+                table[i, j] = value.item()
+            return
+        if model is None:
+            values = tuple(params.values())
+            if not all(a is b for a, b in zip(values, self._sources)):
+                self._sources, self._views = values, self._numpy_views(values)
+        np.concatenate(self._views, out=table[i, 1:])
+
+    def _log_numpy(self, i: int, loss: Any, params: dict[str, Any]) -> None:
+        """Row ``i`` of the host table from numpy arrays."""
+        table = self._table
+        table[i, 0] = loss
+        if self._scalars:
+            for j, value in enumerate(params.values(), 1):
+                table[i, j] = value[0]
+        else:
+            table[i, 1:] = np.concatenate([np.ravel(v) for v in params.values()])
+
+    def _log_device(self, i: int, loss: Any, model: Any, params: dict[str, Any]) -> None:
+        """Row ``i`` of the device table, written on the device (no sync)."""
+        import torch
+
+        if model is None:
+            values = tuple(params.values())
+            if not all(a is b for a, b in zip(values, self._sources)):
+                self._sources, self._views = values, self._flat_views(values)
+        torch.cat((loss.detach().reshape(1), *self._views), out=self._device_row(i))
 
     def _tick(self) -> None:
         if self._progress is not None and time.perf_counter() >= self._next_progress:

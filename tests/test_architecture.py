@@ -48,15 +48,6 @@ TEACHING_FILES = "linreg_magic/stages/"
 #: Boundary 2: the magic imports its command handlers on first use.
 MAGIC_BOUNDARY = {("linreg_magic.magic", "linreg_magic.commands")}
 
-#: Files that do not comply yet with the size rules or the in-function import rule,
-#: each being rewritten now.  This set only shrinks: a file leaves it once it
-#: complies (a test below fails while a listed file already complies or is gone).
-#: Import circles have no such list.
-NOT_YET_COMPLIANT = frozenset({
-    "linreg_magic/views/graph.py",  # imports _compat in a function
-})
-
-
 @dataclass(frozen=True)
 class Import:
     """One import statement's target among our modules."""
@@ -254,7 +245,7 @@ def oversized(path: Path) -> list[str]:
 
 
 def _checked(path: str) -> bool:
-    return not path.startswith(TEACHING_FILES) and path not in NOT_YET_COMPLIANT
+    return not path.startswith(TEACHING_FILES)
 
 
 def misplaced_imports() -> list[Import]:
@@ -285,13 +276,6 @@ def test_no_module_function_or_class_is_over_its_size() -> None:
 def test_the_modules_that_load_the_extension_import_nothing_heavy() -> None:
     for name in LOAD_EXT:
         assert heavy_at_import(name) == frozenset(), sorted(imported_with(name))
-
-
-def test_the_list_of_files_that_do_not_comply_yet_only_shrinks() -> None:
-    breaking = {module_path(item.source) for item in misplaced_imports()}
-    breaking |= {module_path(name) for name, path in modules().items() if oversized(path)}
-    stale = sorted(NOT_YET_COMPLIANT - breaking)
-    assert not stale, f"these files comply now (or are gone): remove them from NOT_YET_COMPLIANT: {stale}"
 
 
 # -- the checker itself -----------------------------------------------------------

@@ -19,6 +19,8 @@ import sysconfig
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .._compat import make_dot
+
 if TYPE_CHECKING:
     from graphviz import Digraph
 
@@ -50,8 +52,6 @@ def graph_of(result: Result) -> Digraph | None:
     """torchviz's graph of the run's last loss, with the parameters named."""
     if result.autograd is None:
         return None
-    from .._compat import make_dot
-
     loss = result.autograd["loss"]
     # naming the loss too labels the graph's root "loss" instead of only its shape
     dot = make_dot(loss, params={**result.autograd["params"], "loss": loss})
