@@ -182,30 +182,29 @@ class LoopRecorder:
         if not self.stack or self.broken is not None:
             return
         loop = self.stack[0]
-        params = watched(self.returns, self.scope, self.aliases)
-        if params is None:
-            return
-        try:
-            segment = self._segment(params)
-            index = self._write(segment, tuple(params.values()))
-        except Exception as exc:
-            self.broken = f"{type(exc).__name__}: {exc}"
-            return
-        self.rows.append(_Row(loop, self.runs.get(loop, 1), STOPPED, self.segments.index(segment), index, 1))
-        self.stack.clear()
+        if self._record_now(loop, self.runs.get(loop, 1), STOPPED, 1):
+            self.stack.clear()
 
     def snapshot(self, event: int = ITERATION) -> None:
         """Record the parameters now, outside any loop (the body's start and end)."""
+        if self.broken is None:
+            self._record_now(-1, 1, event, 0)
+
+    def _record_now(self, loop: int, run: int, event: int, depth: int) -> bool:
+        """A row of the parameters as the body's scope holds them now (whether one was
+        written); a failure to read them marks the recording broken instead of raising
+        into the body."""
         params = watched(self.returns, self.scope, self.aliases)
-        if params is None or self.broken is not None:
-            return
+        if params is None:
+            return False
         try:
             segment = self._segment(params)
             index = self._write(segment, tuple(params.values()))
         except Exception as exc:
             self.broken = f"{type(exc).__name__}: {exc}"
-            return
-        self.rows.append(_Row(-1, 1, event, self.segments.index(segment), index, 0))
+            return False
+        self.rows.append(_Row(loop, run, event, self.segments.index(segment), index, depth))
+        return True
 
     def _model_copy(self, local: Mapping[str, Any] | None) -> Any:
         if self.returns != "model":
