@@ -1,19 +1,14 @@
-"""Every place in the data and the engine that refuses input is reached by a case
-below that ends in exactly one UsageError line.
+"""What users' data can be that the data and the engine refuse, one case per kind of
+refusal, each ending in exactly one UsageError line.
 
-The sites are found in the source (every statement that builds a ``usage_error`` or
-the not-numeric refusal), and the cases run under a line tracer: a new refusal
-without a case fails :func:`test_every_refusal_in_the_data_and_the_engine_is_reached`,
-and turning one into another exception type fails the case that reaches it.
+These cases join those of ``test_usage_errors``, whose
+``test_every_refusal_in_the_package_is_reached_by_a_case`` runs them all under a line
+tracer: a refusal in the package that no case reaches fails it.
 """
 
 from __future__ import annotations
 
-import ast
-import sys
 from collections.abc import Callable
-from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -26,13 +21,6 @@ import linreg_magic
 from linreg_magic.options import Options
 from linreg_magic.plan import Plan
 from linreg_magic.stage import Stage
-
-PACKAGE = Path(linreg_magic.__file__).parent
-MODULES = ["data.py", "engine.py", "session.py", "reference.py", "mse.py", "views/notes.py"]
-_BUILDERS = {"usage_error", "UsageError", "_not_numeric"}
-#: Refusals that only a process without IPython reaches, with the test that reaches them.
-_ELSEWHERE = {"--data user needs a namespace":
-              "test_data.py::test_user_data_without_a_namespace_outside_ipython_is_one_usage_error_line"}
 
 
 def _user(x: object, y: object = None, **options: object) -> Callable[[], object]:
@@ -95,60 +83,3 @@ def test_each_case_is_exactly_one_usage_error_line(name: str) -> None:
     assert type(caught.value) is UsageError, name
     message = str(caught.value)
     assert "\n" not in message and message.count(". ") >= 2, message
-
-
-def _statement_sites(path: Path) -> dict[tuple[str, int], range]:
-    """Each statement that builds a refusal: (file, first line) -> the lines it spans."""
-    source = path.read_text()
-    sites: dict[tuple[str, int], range] = {}
-    compound = (ast.FunctionDef, ast.ClassDef, ast.If, ast.For, ast.While, ast.Try, ast.With)
-    for node in ast.walk(ast.parse(source)):
-        if not isinstance(node, ast.stmt) or isinstance(node, compound):
-            continue
-        text = ast.get_source_segment(source, node) or ""
-        if any(marker in text for marker in _ELSEWHERE):
-            continue
-        for call in ast.walk(node):
-            func = getattr(call, "func", None)
-            if isinstance(call, ast.Call) and (getattr(func, "id", None) or getattr(func, "attr", None)) \
-                    in _BUILDERS:
-                sites[(str(path), node.lineno)] = range(node.lineno, (node.end_lineno or node.lineno) + 1)
-                break
-    return sites
-
-
-def _lines_run(call: Callable[[], object]) -> tuple[set[tuple[str, int]], BaseException | None]:
-    files = {str(PACKAGE / name) for name in MODULES}
-    seen: set[tuple[str, int]] = set()
-
-    def local(frame: FrameType, event: str, arg: object) -> Any:
-        if event == "line":
-            seen.add((frame.f_code.co_filename, frame.f_lineno))
-        return local
-
-    def start(frame: FrameType, event: str, arg: object) -> Any:
-        return local if frame.f_code.co_filename in files else None
-
-    raised: BaseException | None = None
-    sys.settrace(start)
-    try:
-        call()
-    except BaseException as error:  # the case's outcome, checked by the caller
-        raised = error
-    finally:
-        sys.settrace(None)
-    return seen, raised
-
-
-def test_every_refusal_in_the_data_and_the_engine_is_reached() -> None:
-    sites: dict[tuple[str, int], range] = {}
-    for module in MODULES:
-        sites.update(_statement_sites(PACKAGE / module))
-    assert len(sites) >= 20
-    reached: set[tuple[str, int]] = set()
-    for name, call in _cases().items():
-        seen, raised = _lines_run(call)
-        assert type(raised) is UsageError, (name, raised)
-        reached |= {site for site, span in sites.items() if any((site[0], n) in seen for n in span)}
-    missing = sorted(f"{Path(f).name}:{n}" for f, n in set(sites) - reached)
-    assert not missing, f"refusals no case reaches: {missing}"
