@@ -186,7 +186,7 @@ def train_prepared(plan: Plan, ns: dict[str, Any], *, progress: Callable[[Tracke
     draws happen), touching no process-wide state: a background thread may call it."""
     stage, options = plan.stage, plan.options
     if live is not None:
-        progress = _with_live_frames(progress, live, stage, ns, plan.data, lambda: start)
+        progress = _with_live_frames(progress, live, plan, ns, lambda: start)
     tracker = Tracker(options.epochs, progress=uncaptured(_stop_when_diverged(progress)))
     params = stage_parameters(stage, ns)
     tracker.start(params)
@@ -213,11 +213,11 @@ def train_prepared(plan: Plan, ns: dict[str, Any], *, progress: Callable[[Tracke
     bad = np.flatnonzero(~np.isfinite(rec.losses))
     if len(bad):
         epoch = int(bad[0]) + 1
-        stopped = Stop(StopKind.DIVERGED, epoch, divergence_note(
-            epoch, float(rec.losses[bad[0]]), options.lr, plan.data, linear=not options.hidden))
+        stopped = Stop(StopKind.DIVERGED, epoch,
+                       divergence_note(epoch, float(rec.losses[bad[0]]), options, plan.data))
         rec = Recording(rec.names, rec.shapes, rec.losses[:epoch - 1], rec.path[:epoch])
-    return build_result(plan, ns, rec, seconds, autograd=graph_inputs(stage, ns, tracker),
-                        stopped=stopped, notes=notes)
+    return build_result(plan, ns, rec, seconds).replace(autograd=graph_inputs(stage, ns, tracker),
+                                                        stopped=stopped, notes=notes)
 
 
 def _train_with_cuda_graph(stage: Stage, ns: dict[str, Any], tracker: Tracker,
@@ -248,9 +248,10 @@ def _stop_when_diverged(progress: Callable[[Tracker], None] | None) -> Callable[
 
 
 def _with_live_frames(progress: Callable[[Tracker], None] | None, live: Callable[[LiveFrame], None],
-                      stage: Stage, ns: Mapping[str, Any], data: Dataset,
+                      plan: Plan, ns: Mapping[str, Any],
                       started: Callable[[], float]) -> Callable[[Tracker], None]:
     ready = getattr(live, "ready", None)
+    stage, data = plan.stage, plan.data
 
     def report(tracker: Tracker) -> None:
         if progress is not None:
@@ -310,11 +311,9 @@ def graph_inputs(stage: Stage, ns: Mapping[str, Any], tracker: Tracker) -> dict[
     return {"loss": loss, "params": stage_parameters(stage, ns)}
 
 
-def build_result(plan: Plan, ns: Mapping[str, Any], rec: Recording, seconds: float, *,
-                 autograd: dict[str, Any] | None = None, stopped: Stop | None = None,
-                 notes: tuple[str, ...] = (), checked: bool = False, graph_note: str | None = None,
-                 printed: str = "") -> Result:
-    """Turn a recording into a Result: effective line, validation loss, reference."""
+def build_result(plan: Plan, ns: Mapping[str, Any], rec: Recording, seconds: float) -> Result:
+    """Turn a recording into a Result: effective line, validation loss, reference (how the
+    run ended, its graph and its notes are the caller's to add with ``replace``)."""
     stage, data = plan.stage, plan.data
     intercepts, coefs = affine_path(stage, ns, rec, data.n_features)
     per_epoch = len(rec.path) == rec.epochs + 1  # else a path with only its ends
@@ -337,12 +336,7 @@ def build_result(plan: Plan, ns: Mapping[str, Any], rec: Recording, seconds: flo
         data=data,
         reference=reference(data),
         book=book_values(stage, plan.options, data),
-        graph_note=stage.graph_note if graph_note is None else graph_note,
-        stopped=stopped,
-        autograd=autograd,
-        notes=notes,
-        checked=checked,
-        printed=printed,
+        graph_note=stage.graph_note,
     )
 
 

@@ -22,6 +22,7 @@ from .mse import QuadraticMSE
 
 if TYPE_CHECKING:
     from .data import Dataset
+    from .options import Options
 
 __all__ = ["OPTION", "LrSource", "divergence_note", "diverging_note", "largest_stable_lr", "lr_advice",
            "round_below", "safe_lr", "stable"]
@@ -92,15 +93,17 @@ def lr_advice(lr: float, data: Dataset, *, linear: bool = True, source: LrSource
             f"loss surface steeper than the linear model's; {source.advise(round_below(lr / 10))}")
 
 
-def diverging_note(epoch: int, lr: float, data: Dataset, *, linear: bool = True) -> str:
-    """Says that a run that finished was still moving away from the answer, and why."""
+def diverging_note(epoch: int, options: Options, data: Dataset) -> str:
+    """Says that a run of these options that finished was still moving away from the
+    answer, and why."""
     return (f"still diverging at epoch {epoch}: the training loss grew over the run; "
-            f"{lr_advice(lr, data, linear=linear)}")
+            f"{lr_advice(options.lr, data, linear=not options.hidden)}")
 
 
-def divergence_note(epoch: int, value: float, lr: float, data: Dataset, what: str = "the loss",
-                    *, linear: bool = True, source: LrSource = OPTION) -> str:
-    """Says where a run blew up and which learning rate would work."""
-    advice = lr_advice(lr, data, linear=linear, source=source)
+def divergence_note(epoch: int, value: float, options: Options, data: Dataset, *,
+                    source: LrSource = OPTION) -> str:
+    """Says where a run of these options blew up (its loss became ``value``) and which
+    learning rate would work (a hidden layer makes the linear model's limit a guide)."""
+    advice = lr_advice(options.lr, data, linear=not options.hidden, source=source)
     where = f" at epoch {epoch}" if epoch else ""
-    return f"diverged{where} ({what} became {value:g}): {advice}"
+    return f"diverged{where} (the loss became {value:g}): {advice}"

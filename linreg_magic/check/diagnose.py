@@ -130,9 +130,7 @@ def _diverged_alike(ev: Evidence) -> list[Finding]:
     if not blew_up or expected is None:
         return []
     epoch = stopped.epoch if stopped is not None else ev.epochs
-    linear = not ev.plan.options.hidden
-    note = divergence_note(epoch, float("inf"), ev.plan.options.lr, ev.plan.data,
-                           what="the loss", linear=linear)
+    note = divergence_note(epoch, float("inf"), ev.plan.options, ev.plan.data)
     return [ev.note(K.DIVERGED, "your code follows the reference exactly, and with "
                        f"--lr {ev.plan.options.lr:g} gradient descent {note}", "use the learning rate "
                        "the advice gives", None)]

@@ -246,8 +246,9 @@ def student_result(plan: Plan, run: Execution, trajectory: Trajectory, model: An
     rec = Recording(rec.names, rec.shapes, np.asarray(losses, dtype=np.float64), rec.path)
     graph, note = _graph(run, evidence)
     ns = {"model": inference(model)} if plan.stage.returns == "model" else {}
-    return build_result(plan, ns, rec, run.seconds, autograd=graph, stopped=run.stopped,
-                        checked=True, graph_note=note)
+    return build_result(plan, ns, rec, run.seconds).replace(
+        autograd=graph, stopped=run.stopped, checked=True,
+        graph_note=plan.stage.graph_note if note is None else note)
 
 
 def _exact_losses(plan: Plan, trajectory: Trajectory, model: Any, intercepts: np.ndarray,

@@ -65,7 +65,7 @@ def run_note(result: Result) -> str | None:
     if result.stopped:
         return result.stopped.text
     if result.diverging:
-        return diverging_note(result.epochs, result.options.lr, result.data, linear=not result.options.hidden)
+        return diverging_note(result.epochs, result.options, result.data)
     return None
 
 

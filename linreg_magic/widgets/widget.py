@@ -74,7 +74,7 @@ class LinregWidget(PresetMethods, StaticOutputs, ViewAccess, widgets.VBox):  # t
     :meth:`load`, :meth:`snapshot`.  The first run happens in the constructor.
     """
 
-    def __init__(self, options: Options | None = None, *, controls: Iterable[str] | None = None,  # noqa: PLR0913  (the public keywords)
+    def __init__(self, options: Options | None = None, *, controls: Iterable[str] | None = None,
                  lock: Iterable[str] = (), tabs: Iterable[str] | None = None, tab: str | None = None,
                  auto: bool = True, pixel_ratio: float = 2.0, **values: Any) -> None:
         options = Options.from_mapping(values) if options is None else options.replace(**values)
