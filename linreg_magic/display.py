@@ -8,7 +8,6 @@ Ctrl-C stops the drawing, never the result (the caller has kept it already).
 
 from __future__ import annotations
 
-import base64
 import html
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -26,7 +25,6 @@ from .views import (
     data_note,
     diff_html,
     diff_text,
-    figure_png,
     header_html,
     header_text,
     params_html,
@@ -37,7 +35,7 @@ from .views import (
     plot_surface,
 )
 from .views.code import capture_code_html, capture_code_text
-from .views.figures import result_png
+from .views.figures import RESULT_SIZE, Bundle, figure_bundle, picture_bundle, result_png
 from .views.graph import graph_bundle
 from .views.student import plot_student_surface, student_figure
 from .views.verdict import contract_html, contract_text, error_html, error_text, verdict_html, verdict_text
@@ -46,19 +44,26 @@ if TYPE_CHECKING:
     from .check import Contract, StudentError, StudentRun, Verdict
     from .result import Result
 
-__all__ = ["show_code", "show_compare", "show_contract", "show_diff", "show_each", "show_result",
-           "show_student_error", "show_student_run", "show_surface", "show_verdict", "student_views"]
+__all__ = ["publish", "publish_picture", "show_code", "show_compare", "show_contract", "show_diff",
+           "show_each", "show_result", "show_student_error", "show_student_run", "show_surface",
+           "show_verdict", "student_views"]
 
 #: The longest error text a view that failed shows.
 _MAX_ERROR = 200
 
 
-def _publish(bundle: dict[str, str]) -> None:
-    display(bundle, raw=True)
+def publish(bundle: dict[str, str], metadata: dict[str, Any] | None = None) -> None:
+    """Show a mime bundle (and its metadata) as it is."""
+    display(bundle, raw=True, metadata=metadata)
+
+
+def publish_picture(picture: Bundle) -> None:
+    """A figure's bundle and the size to show it at (see :func:`views.figures.picture_bundle`)."""
+    publish(*picture)
 
 
 def _note(text: str) -> None:
-    _publish({"text/html": f"<p style='color:#666;font-family:sans-serif'><i>{html.escape(text)}</i></p>",
+    publish({"text/html": f"<p style='color:#666;font-family:sans-serif'><i>{html.escape(text)}</i></p>",
               "text/plain": text})
 
 
@@ -80,23 +85,21 @@ def show_each(views: Sequence[tuple[str, Callable[[], None]]]) -> None:
 
 
 def show_header(result: Result) -> None:
-    _publish({"text/html": header_html(result), "text/plain": header_text(result)})
+    publish({"text/html": header_html(result), "text/plain": header_text(result)})
 
 
 def show_params(result: Result) -> None:
-    _publish({"text/html": params_html(result), "text/plain": params_text(result)})
+    publish({"text/html": params_html(result), "text/plain": params_text(result)})
 
 
 def _publish_figure(fig: Any, what: str) -> None:
-    _publish({"image/png": base64.b64encode(figure_png(fig)).decode("ascii"),
-              "text/plain": f"[figure: {what}; shown as an image in a notebook]"})
+    publish_picture(figure_bundle(fig, what))
 
 
 def show_figures(result: Result, fit: bool = True, loss: bool = True) -> None:
     if fit and loss:  # drawn on a kept figure; an unchanged picture is not drawn again
-        _publish({"image/png": base64.b64encode(result_png(result)).decode("ascii"),
-                  "text/plain": f"[figure: {result.stage} fit and loss curves; "
-                                "shown as an image in a notebook]"})
+        publish_picture(picture_bundle(result_png(result), RESULT_SIZE,
+                                       f"{result.stage} fit and loss curves"))
     elif fit:
         _publish_figure(plot_fit(result).figure, f"{result.stage} fit")
     elif loss:
@@ -120,12 +123,12 @@ def show_surface(result: Result) -> None:
 
 
 def show_code(stage: str) -> None:
-    _publish({"text/html": code_html(stage), "text/plain": code_text(stage)})
+    publish({"text/html": code_html(stage), "text/plain": code_text(stage)})
 
 
 def show_capture_code() -> None:
     """The code that captures and replays a CUDA graph (``--cuda-graph``)."""
-    _publish({"text/html": capture_code_html(), "text/plain": capture_code_text()})
+    publish({"text/html": capture_code_html(), "text/plain": capture_code_text()})
 
 
 def show_diff(stage: str, other: str | None = None, *, side_by_side: bool = False) -> None:
@@ -135,11 +138,11 @@ def show_diff(stage: str, other: str | None = None, *, side_by_side: bool = Fals
     except UsageError as exc:  # the first stage has nothing before it
         _note(f"Diff: {exc}")
         return
-    _publish({"text/html": markup, "text/plain": diff_text(stage, other)})
+    publish({"text/html": markup, "text/plain": diff_text(stage, other)})
 
 
 def show_graph(result: Result) -> None:
-    _publish(graph_bundle(result))
+    publish(graph_bundle(result))
 
 
 def result_views(result: Result, views: Sequence[str] | None = None) -> list[tuple[str, Callable[[], None]]]:
@@ -178,7 +181,7 @@ def show_result(result: Result, views: Sequence[str] | None = None) -> None:
 def show_compare(results: Sequence[Result], note: str = "") -> None:
     """The ladder at once: one table of every stage's numbers and one figure of the fits."""
     drawn: list[tuple[str, Callable[[], None]]] = [
-        ("compare table", lambda: _publish({"text/html": compare_html(results),
+        ("compare table", lambda: publish({"text/html": compare_html(results),
                                             "text/plain": compare_text(results)}))]
     if note:
         drawn.append(("note", lambda: _note(note)))
@@ -196,31 +199,31 @@ def show_stage_list() -> None:
     left = "style='text-align:left'"
     rows = "".join(f"<tr><td {left}>{i}</td><td {left}><code>{html.escape(s.name)}</code></td>"
                    f"<td {left}>{html.escape(s.summary)}</td></tr>" for i, s in enumerate(stages, 1))
-    _publish({"text/html": f"<table><thead><tr><th></th><th {left}>stage</th>"
+    publish({"text/html": f"<table><thead><tr><th></th><th {left}>stage</th>"
                            f"<th {left}>what it teaches</th></tr></thead><tbody>{rows}</tbody></table>",
               "text/plain": text})
 
 
 def show_contract(contract: Contract) -> None:
     """What a stage's cell body is given and must leave behind."""
-    _publish({"text/html": contract_html(contract), "text/plain": contract_text(contract)})
+    publish({"text/html": contract_html(contract), "text/plain": contract_text(contract)})
 
 
 def show_verdict(verdict: Verdict) -> None:
     """The level, the numbers against the reference, each finding with its fix."""
-    _publish({"text/html": verdict_html(verdict), "text/plain": verdict_text(verdict)})
+    publish({"text/html": verdict_html(verdict), "text/plain": verdict_text(verdict)})
 
 
 def show_student_error(error: StudentError) -> None:
     """The student's traceback, shortened to the frames of their cell."""
-    _publish({"text/html": error_html(error), "text/plain": error_text(error)})
+    publish({"text/html": error_html(error), "text/plain": error_text(error)})
 
 
 def show_student_run(run: StudentRun) -> None:
     """A checked student run: the traceback if their code failed, the verdict, then the
     same views as a reference run, with the reference's path beside theirs."""
     title = f"Your code for the {run.stage} stage, checked against the reference"
-    _publish({"text/html": f"<h4 style='margin:4px 0'>{html.escape(title)}</h4>", "text/plain": title})
+    publish({"text/html": f"<h4 style='margin:4px 0'>{html.escape(title)}</h4>", "text/plain": title})
     if run.guard is not None:
         show_each([("your figures", run.guard.show_figures)])
     if run.error is not None:

@@ -77,3 +77,33 @@ def test_a_stopped_or_checked_run_gets_no_training_advice_under_its_table():
     assert "Not there yet" in data_note(short)
     short = short.replace(checked=True)
     assert data_note(short) == ""
+
+
+def _pictures(outputs) -> list[tuple[tuple[int, int], tuple[int, int]]]:  # type: ignore[no-untyped-def]
+    """(pixels, CSS size from the metadata) of every PNG shown."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    return [(Image.open(io.BytesIO(base64.b64decode(o.data["image/png"]))).size,
+             (o.metadata["image/png"]["width"], o.metadata["image/png"]["height"]))
+            for o in outputs if "image/png" in o.data]
+
+
+@pytest.mark.parametrize("line", [
+    "--stage module --device cpu --epochs 20 --show fit,loss,surface",  # the result figure, the surface
+    "--stage module --device cpu --epochs 20 --show fit",  # a figure of its own
+    "compare numpy module --epochs 20",
+    "bench --sizes 100,200 --devices cpu --epochs 3",
+])
+def test_the_magics_figures_are_drawn_at_twice_the_size_they_are_shown_at(ip, line: str) -> None:  # type: ignore[no-untyped-def]
+    from IPython.utils.capture import capture_output
+
+    with capture_output() as captured:
+        ip.run_line_magic("linreg", line)
+    pictures = _pictures(captured.outputs)
+    assert pictures
+    for (pixels_w, pixels_h), (css_w, css_h) in pictures:
+        assert 300 <= css_w <= 1000, css_w  # shown at its CSS size, not its pixels'
+        assert abs(pixels_w - 2 * css_w) <= 2 and abs(pixels_h - 2 * css_h) <= 2

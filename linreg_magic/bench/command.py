@@ -7,18 +7,15 @@ returned (so ``_`` and ``--store`` have them).
 
 from __future__ import annotations
 
-import base64
 import statistics
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from IPython.display import display
-
 from ..command_table import Made
 from ..data import make_data
 from ..device import Refusal, available_devices, check_device, describe
-from ..display import show_each
+from ..display import publish, publish_picture, show_each
 from ..errors import usage_error
 from ..options import Options
 from ..plan import Plan, check_stage_data, check_stage_options
@@ -26,7 +23,7 @@ from ..registry import get_stage
 from ..result import Stop, StopKind
 from ..stage import Stage
 from ..views.bench import bench_html, bench_text, plot_bench
-from ..views.figures import figure_png
+from ..views.figures import Bundle, figure_bundle
 from .result import BenchResult, BenchRow
 from .timing import REPEATS, time_stage
 
@@ -166,11 +163,8 @@ def bench_command(rest: list[str], values: dict[str, Any]) -> Made:
     return Made(result, lambda: show_bench(result))
 
 
-def _figure(result: BenchResult) -> dict[str, str]:
-    png = figure_png(plot_bench(result).figure)
-    return {"image/png": base64.b64encode(png).decode("ascii"),
-            "text/plain": f"[figure: {result.stage}, time per epoch against N; shown as an image "
-                          "in a notebook]"}
+def _figure(result: BenchResult) -> Bundle:
+    return figure_bundle(plot_bench(result).figure, f"{result.stage}, time per epoch against N")
 
 
 def _table(result: BenchResult) -> dict[str, str]:
@@ -180,11 +174,10 @@ def _table(result: BenchResult) -> dict[str, str]:
 def show_bench(result: BenchResult) -> None:
     """The figure (PNG) and the table, with text fallbacks; a view that fails, or that a
     Ctrl-C stops, says so in one line (the timings are kept before anything is drawn)."""
-    views: list[tuple[str, Callable[[], None]]] = [("the table", lambda: _publish(_table(result)))]
+    views: list[tuple[str, Callable[[], None]]] = [("the table", lambda: publish(_table(result)))]
     if result.rows:
-        views.insert(0, ("the figure", lambda: _publish(_figure(result))))
+        views.insert(0, ("the figure", lambda: publish_picture(_figure(result))))
     show_each(views)
 
 
-def _publish(bundle: dict[str, str]) -> None:
-    display(bundle, raw=True)  # type: ignore[no-untyped-call]
+

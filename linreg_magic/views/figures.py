@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 from typing import TYPE_CHECKING, Any
@@ -14,11 +15,22 @@ if TYPE_CHECKING:
 
     from ..result import Result
 
-__all__ = ["MAX_POINTS", "figure_png", "fit_label", "fit_title", "move_fit", "plot_fit", "plot_loss",
-           "result_figure", "result_png"]
+__all__ = ["CSS_DPI", "MAX_POINTS", "PIXEL_RATIO", "PNG_DPI", "RESULT_SIZE", "figure_bundle", "figure_png",
+           "fit_label", "fit_title", "move_fit", "picture_bundle", "plot_fit", "plot_loss", "result_figure",
+           "result_png"]
 
 #: Scatter plots draw at most this many points per set (the data are never cut).
 MAX_POINTS = 2000
+
+#: CSS pixels per inch: a figure ``w`` inches wide is shown ``w * CSS_DPI`` pixels wide.
+CSS_DPI = 96
+#: Device pixels per CSS pixel of the magic's figures: drawn at twice the size they are
+#: shown at, so that they are sharp on high-DPI screens (and the same size elsewhere).
+PIXEL_RATIO = 2
+#: The resolution the magic's PNGs are drawn at.
+PNG_DPI = CSS_DPI * PIXEL_RATIO
+#: The fit beside the loss curves, in inches.
+RESULT_SIZE = (10.0, 3.8)
 
 TRAIN_COLOR = "#1f77b4"
 VAL_COLOR = "#ff7f0e"
@@ -224,14 +236,14 @@ def result_figure(result: Result) -> Figure:
     """One figure: the fit beside the loss curves."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(10, 3.8), layout="constrained")
+    fig = Figure(figsize=RESULT_SIZE, layout="constrained")
     fit_ax, loss_ax = fig.subplots(1, 2)
     plot_fit(result, fit_ax)
     plot_loss(result, loss_ax)
     return fig
 
 
-def figure_png(fig: Figure | Any, dpi: int = 100) -> bytes:
+def figure_png(fig: Figure | Any, dpi: int = PNG_DPI) -> bytes:
     """The figure as PNG bytes (Agg), independent of the active backend."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -242,13 +254,32 @@ def figure_png(fig: Figure | Any, dpi: int = 100) -> bytes:
     return buf.getvalue()
 
 
+Bundle = tuple[dict[str, str], dict[str, dict[str, int]]]
+
+
+def picture_bundle(png: bytes, size: tuple[float, float], what: str) -> Bundle:
+    """A PNG drawn at :data:`PNG_DPI` of a figure ``size`` inches large, as a mime bundle
+    and its metadata: the width and height to show it at, in CSS pixels (what notebooks,
+    JupyterLab and nbconvert's HTML read), so that its extra pixels make it sharp, not big."""
+    width, height = (round(inches * CSS_DPI) for inches in size)
+    return ({"image/png": base64.b64encode(png).decode("ascii"),
+             "text/plain": f"[figure: {what}; shown as an image in a notebook]"},
+            {"image/png": {"width": width, "height": height}})
+
+
+def figure_bundle(fig: Figure | Any, what: str) -> Bundle:
+    """The figure as a sharp PNG shown at its size (see :func:`picture_bundle`)."""
+    width, height = fig.get_size_inches()
+    return picture_bundle(figure_png(fig), (float(width), float(height)), what)
+
+
 # -- drawing the result figure fast, again and again ---------------------------
 _FIGURES: dict[tuple[Any, ...], Figure] = {}
 _PNGS: dict[bytes, bytes] = {}
 _PNG_CACHE_SIZE = 16
 
 
-def _drawn_key(result: Result, dpi: int) -> bytes:
+def _drawn_key(result: Result, dpi: float) -> bytes:
     """A digest of everything the result figure draws (and of the run's options)."""
     data = result.data
     digest = hashlib.blake2b(digest_size=20)
@@ -317,7 +348,7 @@ def remove_plotted(ax: Axes) -> None:
     ax.set_autoscale_on(True)
 
 
-def result_png(result: Result, dpi: int = 100) -> bytes:
+def result_png(result: Result, dpi: int = PNG_DPI) -> bytes:
     """The PNG of :func:`result_figure`, made as cheaply as possible.
 
     A picture whose drawn numbers have been encoded before is returned as it was

@@ -15,7 +15,7 @@ import io
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .figures import move_fit, plot_fit, plot_loss, remove_plotted
+from .figures import CSS_DPI, move_fit, plot_fit, plot_loss, remove_plotted
 from .surface import move_surface, plot_surface
 
 if TYPE_CHECKING:
@@ -25,9 +25,6 @@ if TYPE_CHECKING:
     from ..result import Result
 
 __all__ = ["CSS_DPI", "KeptFigure", "encode_png", "kept_figure"]
-
-#: CSS pixels per inch: a figure ``w`` inches wide is shown ``w * CSS_DPI`` pixels wide.
-CSS_DPI = 96
 
 Draw = Callable[["Result", "Axes", "int | None"], "Axes"]
 Move = Callable[["Axes", "Result", "int | None"], "list[Any]"]
