@@ -114,12 +114,19 @@ def show_data_note(result: Result, advice: bool = True) -> None:
 
 def show_surface(result: Result) -> None:
     """The loss surface with the path, or one line saying why it is not drawn."""
+    _show_surface(lambda: plot_surface(result),
+                  f"{result.stage} loss surface over (b, w) with the training path")
+
+
+def _show_surface(draw: Callable[[], Any], what: str) -> None:
+    """A loss surface's figure, or one line saying why it is not drawn (a surface has
+    two parameters: ``draw`` raises ValueError for a run with more)."""
     try:
-        ax = plot_surface(result)
+        ax = draw()
     except ValueError as exc:
         _note(f"Loss surface: not drawn, {exc}.")
         return
-    _publish_figure(ax.figure, f"{result.stage} loss surface over (b, w) with the training path")
+    _publish_figure(ax.figure, what)
 
 
 def show_code(stage: str) -> None:
@@ -248,9 +255,5 @@ def _student_figures(run: StudentRun, result: Result) -> None:
 
 
 def _student_surface(run: StudentRun) -> None:
-    try:
-        ax = plot_student_surface(run)
-    except ValueError as exc:
-        _note(f"Loss surface: not drawn, {exc}.")
-        return
-    _publish_figure(ax.figure, f"{run.stage} loss surface with your path and the reference's")
+    _show_surface(lambda: plot_student_surface(run),
+                  f"{run.stage} loss surface with your path and the reference's")
