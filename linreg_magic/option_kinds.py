@@ -132,6 +132,22 @@ class _Bounded(OptionKind):
     high: float | None = None
     low_open: bool = False
 
+    def read(self, raw: object) -> Any:
+        """``raw`` as this kind's number (:meth:`convert`), in range; True and False are
+        not numbers here."""
+        if isinstance(raw, bool):
+            raise Refused(raw)
+        try:
+            value = self.convert(raw)
+        except (TypeError, ValueError, OverflowError):
+            raise Refused(raw) from None
+        self.check(value, raw)
+        return value
+
+    def convert(self, raw: object) -> float:
+        """The number ``raw`` is (TypeError, ValueError or OverflowError if none)."""
+        raise NotImplementedError
+
     def check(self, value: float, raw: object) -> None:
         if isinstance(value, float) and not math.isfinite(value):
             raise Refused(raw)
@@ -171,15 +187,8 @@ class Whole(_Bounded):
     PLURAL: ClassVar[str] = "whole numbers"
     CONTROL: ClassVar[Control] = Control.WHOLE
 
-    def read(self, raw: object) -> int:
-        if isinstance(raw, bool):
-            raise Refused(raw)
-        try:
-            value = _whole(raw)
-        except (TypeError, ValueError, OverflowError):
-            raise Refused(raw) from None
-        self.check(value, raw)
-        return value
+    def convert(self, raw: object) -> int:
+        return _whole(raw)
 
 
 @dataclass(frozen=True)
@@ -188,15 +197,8 @@ class Number(_Bounded):
 
     CONTROL: ClassVar[Control] = Control.NUMBER
 
-    def read(self, raw: object) -> float:
-        if isinstance(raw, bool):
-            raise Refused(raw)
-        try:
-            value = float(raw.strip() if isinstance(raw, str) else raw)  # type: ignore[arg-type]
-        except (TypeError, ValueError, OverflowError):
-            raise Refused(raw) from None
-        self.check(value, raw)
-        return value
+    def convert(self, raw: object) -> float:
+        return float(raw.strip() if isinstance(raw, str) else raw)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
