@@ -44,6 +44,11 @@ class GraphRender:
     error: str | None = None
 
     @property
+    def not_drawn(self) -> str:
+        """Why the graph was not drawn, and how to get a renderer, in one line."""
+        return f"Graph not drawn ({self.error}): {INSTALL_HINT}."
+
+    @property
     def node_labels(self) -> list[str]:
         return re.findall(r'label="?([^"\]]+)"?', self.source)
 
@@ -150,7 +155,7 @@ def graph_bundle(result: Result) -> dict[str, str]:
         return {"image/svg+xml": rendered.svg,
                 "text/plain": f"[autograd graph of the loss: {len(rendered.node_labels)} nodes; "
                               "shown as SVG in a notebook]"}
-    hint = f"Graph not drawn ({rendered.error}): {INSTALL_HINT}."
+    hint = rendered.not_drawn
     return {"text/html": f"<p class='linreg-note'>{html.escape(hint)}</p>"
                          f"<pre>{html.escape(rendered.source)}</pre>",
             "text/plain": f"{hint}\n{rendered.source}"}

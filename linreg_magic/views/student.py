@@ -12,7 +12,7 @@ import numpy as np
 
 from .._compat import make_dot
 from .figures import drawable, plot_fit, plot_loss
-from .graph import INSTALL_HINT, render_graph
+from .graph import render_graph
 from .surface import path_rows, plot_surface
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ def _drawn_graph_class() -> type:
             if rendered.svg is not None:
                 return {"image/svg+xml": rendered.svg,
                         "text/plain": f"[autograd graph: {len(rendered.node_labels)} nodes]"}
-            return {"text/plain": f"Graph not drawn ({rendered.error}): {INSTALL_HINT}.\n{rendered.source}"}
+            return {"text/plain": f"{rendered.not_drawn}\n{rendered.source}"}
 
     return DrawnGraph
 
