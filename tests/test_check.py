@@ -342,9 +342,8 @@ def test_png_of_a_students_figures_is_a_real_image(run_cell_outputs) -> None:
 
 
 def test_a_model_without_parameters_has_a_headline_that_says_what_its_finding_says(run_cell_outputs) -> None:
-    result, captured = run_cell_outputs("--stage module --device cpu", "model = nn.Identity()\n")
-    finding = result.verdict.findings[0]
-    assert finding.kind is FindingKind.NO_PARAMETER
-    assert finding.text.startswith("your model (Identity) has no parameters")
-    assert result.verdict.summary == "Not yet: your model has no parameters to train"
-    assert _verdict(captured).startswith("✘ Not yet: your model has no parameters to train")
+    _, captured = run_cell_outputs("--stage module --device cpu", "model = nn.Identity()\n")
+    verdict = _verdict(captured)
+    assert verdict.startswith("✘ Not yet: your model has no parameters to train\n"), verdict
+    assert "Mistake: your model (Identity) has no parameters" in verdict
+    assert "not nn.Parameters" not in verdict
