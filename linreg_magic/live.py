@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .text import count
 from .views.figures import FIT_COLOR, TRAIN_COLOR, TRUE_COLOR, sample
 from .views.frames import encode_png
-from .text import count
 
 if TYPE_CHECKING:
     from IPython.display import DisplayHandle

@@ -226,17 +226,21 @@ def test_the_compare_cell_shows_one_table_one_figure_and_its_value_on_one_line(e
     assert cell.outputs[2]["data"]["text/plain"].count("\n") == 0
 
 
+BOOK_AUTOGRAD_CELL = "%%linreg --stage autograd --device cpu\nfor epoch in range(n_epochs):\n    # Step 1"
+
+
 def _plain_outputs(cell: nbformat.NotebookNode) -> list[str]:
     return [o["data"].get("text/plain", "") for o in cell.outputs if "data" in o]
 
 
 def test_the_books_autograd_loop_ending_in_make_dot_is_correct_and_shows_its_graph(executed):
-    cell = _cell(executed, "%%linreg --stage autograd --device cpu\nfor epoch in range(n_epochs):\n    # Step 1")
+    cell = _cell(executed, BOOK_AUTOGRAD_CELL)
     assert cell.source.rstrip().endswith("make_dot(loss)")
     first = cell.outputs[0]
     assert "image/svg+xml" in first["data"] and "autograd graph" in first["data"]["text/plain"]
     assert "MeanBackward0" in first["data"]["image/svg+xml"]
-    assert any(t.startswith("✔ Correct: your code does what the reference does") for t in _plain_outputs(cell))
+    correct = "✔ Correct: your code does what the reference does"
+    assert any(t.startswith(correct) for t in _plain_outputs(cell))
 
 
 def test_the_autograder_cell_asserts_on_the_verdict_of_a_correct_body(executed):
@@ -246,7 +250,7 @@ def test_the_autograder_cell_asserts_on_the_verdict_of_a_correct_body(executed):
 
 
 def test_a_summed_loss_is_named_with_the_line_it_becomes(executed):
-    cell = _cell(executed, "%%linreg --stage autograd --device cpu\nfor epoch in range(n_epochs):\n    # Step 1")
+    cell = _cell(executed, BOOK_AUTOGRAD_CELL)
     summed = next(c for c in executed.cells if c.cell_type == "code" and c is not cell
                   and c.source.startswith("%%linreg --stage autograd") and "(error ** 2).sum()" in c.source)
     verdict = next(t for t in _plain_outputs(summed) if t.startswith("✘"))
@@ -258,16 +262,15 @@ def test_a_summed_loss_is_named_with_the_line_it_becomes(executed):
 
 
 def test_a_forgotten_zero_grad_shows_both_paths_parting_at_epoch_2(executed):
-    cell = _exact_cell(executed, next(c.source.strip() for c in executed.cells
-                                      if c.source.startswith("%%linreg --stage optimizer --show fit,loss,surface")))
+    cell = _cell(executed, "%%linreg --stage optimizer --show fit,loss,surface\n")
     assert "optimizer.zero_grad()" not in cell.source
     verdict = next(t for t in _plain_outputs(cell) if t.startswith("✘"))
     assert verdict.startswith("✘ Not yet: the gradients accumulate: they are never zeroed")
     assert "Your trajectory leaves the reference's at epoch 2." in verdict
     figures = [t for t in _plain_outputs(cell) if t.startswith("[figure")]
     assert figures == ["[figure: your optimizer run beside the reference; shown as an image in a notebook]",
-                       "[figure: optimizer loss surface with your path and the reference's; shown as an image "
-                       "in a notebook]"]
+                       "[figure: optimizer loss surface with your path and the reference's; shown as an "
+                       "image in a notebook]"]
     assert sum("image/png" in o.get("data", {}) for o in cell.outputs) == 2
 
 

@@ -36,7 +36,8 @@ def _needs_a_gpu(cell: str) -> bool:
 def _param(cell: str) -> object:
     marks = []
     if _needs_a_gpu(cell) and not torch.cuda.is_available():
-        marks.append(pytest.mark.skip(reason=f"needs a CUDA GPU, and none is visible: {cell.splitlines()[0]}"))
+        reason = f"needs a CUDA GPU, and none is visible: {cell.splitlines()[0]}"
+        marks.append(pytest.mark.skip(reason=reason))
     return pytest.param(cell, id=cell.splitlines()[0], marks=marks)
 
 
@@ -53,7 +54,8 @@ def test_each_readme_linreg_line_runs_as_written(ip, cell) -> None:
         outcome = ip.run_cell(cell, store_history=False)
     assert outcome.error_before_exec is None, (cell, outcome.error_before_exec)
     assert outcome.error_in_exec is None, (cell, outcome.error_in_exec)
-    shown = captured.stdout + captured.stderr + "".join(o.data.get("text/plain", "") for o in captured.outputs)
+    plain = "".join(o.data.get("text/plain", "") for o in captured.outputs)
+    shown = captured.stdout + captured.stderr + plain
     assert "UsageError" not in shown and "Traceback" not in shown, (cell, shown)
     assert shown.strip() or ip.user_ns.get("_") is not None, cell
 

@@ -53,7 +53,8 @@ def test_a_body_that_fails_before_its_first_epoch_says_so_and_labels_its_startin
     assert header.endswith("your code stopped with RuntimeError before its first epoch"), header
     assert "not recorded" not in _plain(captured) and "0 epochs" not in header
     assert _learned_column(captured) == "where your code stopped"
-    assert "<th style='text-align:right;font-family:monospace'>where your code stopped</th>" in _html(captured)
+    head = "<th style='text-align:right;font-family:monospace'>where your code stopped</th>"
+    assert head in _html(captured)
     assert "learned" not in _html(captured).split("linreg-params")[1].split("</thead>")[0]
 
 
