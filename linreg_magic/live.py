@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .text import count
 from .views.figures import FIT_COLOR, TRAIN_COLOR, TRUE_COLOR, sample
 from .views.frames import encode_png
 
@@ -153,7 +154,7 @@ class LiveView:
         """Mark the run finished (or stopped) and empty the live figure."""
         if not self.shown:
             return
-        text = stopped or (f"done: {epochs:,} epochs in {seconds:.2f} s" if epochs is not None
+        text = stopped or (f"done: {count(epochs, 'epoch')} in {seconds:.2f} s" if epochs is not None
                            and seconds is not None else "done")
         if self._bar is None:  # a terminal: the line says it, and the output goes on below
             self._line(text, end="\n")

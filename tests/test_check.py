@@ -339,3 +339,11 @@ def test_png_of_a_students_figures_is_a_real_image(run_cell_outputs) -> None:
     from matplotlib.image import imread
 
     assert imread(io.BytesIO(png)).shape[2] in (3, 4)
+
+
+def test_a_model_without_parameters_has_a_headline_that_says_what_its_finding_says(run_cell_outputs) -> None:
+    _, captured = run_cell_outputs("--stage module --device cpu", "model = nn.Identity()\n")
+    verdict = _verdict(captured)
+    assert verdict.startswith("✘ Not yet: your model has no parameters to train\n"), verdict
+    assert "Mistake: your model (Identity) has no parameters" in verdict
+    assert "not nn.Parameters" not in verdict

@@ -224,3 +224,71 @@ def test_the_compare_cell_shows_one_table_one_figure_and_its_value_on_one_line(e
                          ("display_data", ["image/png", "text/plain"])]
     assert [k for k, _ in kinds[2:]] == ["execute_result"]
     assert cell.outputs[2]["data"]["text/plain"].count("\n") == 0
+
+
+BOOK_AUTOGRAD_CELL = "%%linreg --stage autograd --device cpu\nfor epoch in range(n_epochs):\n    # Step 1"
+
+
+def _plain_outputs(cell: nbformat.NotebookNode) -> list[str]:
+    return [o["data"].get("text/plain", "") for o in cell.outputs if "data" in o]
+
+
+def test_the_books_autograd_loop_ending_in_make_dot_is_correct_and_shows_its_graph(executed):
+    cell = _cell(executed, BOOK_AUTOGRAD_CELL)
+    assert cell.source.rstrip().endswith("make_dot(loss)")
+    first = cell.outputs[0]
+    assert "image/svg+xml" in first["data"] and "autograd graph" in first["data"]["text/plain"]
+    assert "MeanBackward0" in first["data"]["image/svg+xml"]
+    correct = "✔ Correct: your code does what the reference does"
+    assert any(t.startswith(correct) for t in _plain_outputs(cell))
+
+
+def test_the_autograder_cell_asserts_on_the_verdict_of_a_correct_body(executed):
+    cell = _cell(executed, "r = _\nassert r.verdict.passed, r.verdict")
+    assert not [o for o in cell.outputs if o.output_type == "error"]
+    assert cell.outputs[-1]["data"]["text/plain"] == "('correct', ())"
+
+
+def test_a_summed_loss_is_named_with_the_line_it_becomes(executed):
+    cell = _cell(executed, BOOK_AUTOGRAD_CELL)
+    summed = next(c for c in executed.cells if c.cell_type == "code" and c is not cell
+                  and c.source.startswith("%%linreg --stage autograd") and "(error ** 2).sum()" in c.source)
+    verdict = next(t for t in _plain_outputs(summed) if t.startswith("✘"))
+    assert verdict.startswith("✘ Not yet: your loss sums the squared errors instead of averaging them")
+    assert "80 times" in verdict
+    assert "loss = (error ** 2).sum()\n        becomes: loss = (error ** 2).mean()" in verdict
+    kinds = _cell(executed, "[f.kind.value for f in _.verdict.findings]")
+    assert kinds.outputs[-1]["data"]["text/plain"] == "['loss_sum']"
+
+
+def test_a_forgotten_zero_grad_shows_both_paths_parting_at_epoch_2(executed):
+    cell = _cell(executed, "%%linreg --stage optimizer --show fit,loss,surface\n")
+    assert "optimizer.zero_grad()" not in cell.source
+    verdict = next(t for t in _plain_outputs(cell) if t.startswith("✘"))
+    assert verdict.startswith("✘ Not yet: the gradients accumulate: they are never zeroed")
+    assert "Your trajectory leaves the reference's at epoch 2." in verdict
+    figures = [t for t in _plain_outputs(cell) if t.startswith("[figure")]
+    assert figures == ["[figure: your optimizer run beside the reference; shown as an image in a notebook]",
+                       "[figure: optimizer loss surface with your path and the reference's; shown as an "
+                       "image in a notebook]"]
+    assert sum("image/png" in o.get("data", {}) for o in cell.outputs) == 2
+
+
+def test_the_books_own_lr_under_another_lr_option_is_correct_with_a_note(executed):
+    cell = _cell(executed, "%%linreg --stage optimizer --device cpu --lr 0.05")
+    verdict = next(t for t in _plain_outputs(cell) if t.startswith("✔"))
+    assert verdict.startswith("✔ Correct, with a note: your code uses its own learning rate")
+    assert "from lr = 0.1 on cell line 3, where the stage's --lr is 0.05" in verdict
+    assert "cell line 3: lr = 0.1\n        becomes: (delete the line)" in verdict
+
+
+def test_the_scripted_widget_runs_what_it_was_set_to_and_its_snapshot_keeps_the_figures(executed):
+    cell = _cell(executed, 'w = LinregWidget(stage="optimizer", tab="surface")')
+    assert "application/vnd.jupyter.widget-view+json" in _mimes(cell)
+    text = _text(cell)
+    assert text.startswith("LinregWidget: optimizer · ") and "lr=0.9 is above 0.806" in text
+    snapshot = _exact_cell(executed, "w.snapshot()")
+    html = snapshot.outputs[-1]["data"]["text/html"]
+    assert html.count("<img") == 3 and "diverged at epoch" in html
+    voila = next(c for c in executed.cells if c.cell_type == "markdown" and "voila demo.ipynb" in c.source)
+    assert "dashboard" in voila.source

@@ -20,6 +20,7 @@ import re
 import numpy as np
 
 from ..lr import divergence_note
+from ..text import count
 from . import fixes
 from .dynamics import step_factors
 from .evidence import Evidence
@@ -98,7 +99,7 @@ def _epochs(ev: Evidence) -> list[Finding]:
     severity = Severity.NOTE if ran > wanted and reaches(ev) else Severity.MISTAKE
     if ran < wanted and reaches(ev):
         severity = Severity.NOTE
-    text = (f"your loop ran {ran:,} epochs{how}, the stage's --epochs is {wanted:,}: every epoch "
+    text = (f"your loop ran {count(ran, 'epoch')}{how}, the stage's --epochs is {wanted:,}: every epoch "
             "follows gradient descent")
     reach = "and ends at the answer" if severity is Severity.NOTE else "but ends farther from the answer"
     found = ev.note if severity is Severity.NOTE else ev.mistake
@@ -255,7 +256,8 @@ def _later(ev: Evidence, epoch: int) -> list[Finding]:
     accumulated = probe.accumulated() if probe is not None else None
     if accumulated is not None:
         return [_no_zero_grad(ev, accumulated)]
-    return [ev.mistake(K.DYNAMICS, f"your first {epoch - 1} epoch(s) follow the reference; "
+    same = "your epoch 1 follows" if epoch == 2 else f"your first {count(epoch - 1, 'epoch')} follow"
+    return [ev.mistake(K.DYNAMICS, f"{same} the reference; "
                        f"from epoch {epoch} on your steps differ from gradient descent's",
                        "make every epoch the same: forward pass, loss, gradients, one update", None)]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..result import StopKind
+from ..text import count
 from .contract import result_names
 from .diagnose import trajectory_findings
 from .evidence import Evidence
@@ -37,7 +38,7 @@ TITLES = {
     K.NON_LEAF: "your parameters are copies, not leaf tensors",
     K.DEVICE: "your tensors are on different devices",
     K.FORWARD_RETURN: "forward() does not return the prediction",
-    K.NO_PARAMETER: "your model's tensors are not nn.Parameters",
+    K.NO_PARAMETER: "your model has no parameters to train",
     K.NO_SUPER_INIT: "your model does not call super().__init__()",
     K.NUMPY_REQUIRES_GRAD: ".numpy() on a tensor that autograd tracks",
     K.NUMPY_DATA: "your code mixes the numpy data with tensors",
@@ -93,7 +94,7 @@ def _summary(level: Level, findings: tuple[Finding, ...], ev: Evidence) -> str:
         return f"Correct, with a note: {TITLES.get(first.kind, first.text)}"
     start = " from your own start" if any(f.kind is K.START for f in findings) else ""
     return (f"Correct: your code does what the reference does{start}, epoch by epoch "
-            f"({ev.epochs:,} epochs, within {ev.tolerance:g})")
+            f"({count(ev.epochs, 'epoch')}, within {ev.tolerance:g})")
 
 
 def _numbers(ev: Evidence) -> tuple[Comparison, ...]:

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..lr import lr_advice, safe_lr
 from ..mse import QuadraticMSE
+from ..text import count
 
 if TYPE_CHECKING:
     from ..data import Dataset
@@ -56,7 +57,7 @@ def data_note(result: Result, advice: bool = True) -> str:
     elif result.diverging:
         linear = not result.options.hidden
         parts.append(f"Diverging: the training loss grew from {result.losses[0]:.3g} to "
-                     f"{result.losses[-1]:.3g} over {result.epochs:,} epochs; "
+                     f"{result.losses[-1]:.3g} over {count(result.epochs, 'epoch')}; "
                      f"{lr_advice(result.options.lr, data, linear=linear)}.")
     else:
         parts.append(_progress_note(result))
@@ -106,7 +107,7 @@ def _progress_note(result: Result) -> str:
     ref = result.reference
     learned = f"b = {result.intercept:.4g}, w = {_vector(result.coef)}"
     closed = f"b = {ref.intercept:.4g}, w = {_vector(np.asarray(ref.coef))}"
-    return (f"Not there yet: after {result.epochs:,} epochs the line's predictions are "
+    return (f"Not there yet: after {count(result.epochs, 'epoch')} the line's predictions are "
             f"{distance} away from the closed-form line's ({learned}; the closed form has "
             f"{closed}). {_settling_advice(result, gap)}")
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..mse import QuadraticMSE
+from ..text import count
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -110,7 +111,7 @@ def _path(ax: Axes, result: Result, leaves: int | None) -> None:
                                      f"{result.coef_path[0, 0]:.3f})")
     if leaves is None:
         ax.plot([result.intercept], [result.coef[0]], "s", color=PATH_COLOR, mec="black", ms=6,
-                gid="end", label=f"after {result.epochs:,} epochs")
+                gid="end", label=f"after {count(result.epochs, 'epoch')}")
 
 
 def _epoch_row(result: Result, epoch: int) -> int:

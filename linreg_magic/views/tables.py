@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from ..lessons import lessons_for
 from ..registry import get_stage
+from ..result import StopKind
+from ..text import count
 
 if TYPE_CHECKING:
     from ..result import Result
@@ -20,7 +22,30 @@ def _duration(seconds: float) -> str:
 
 
 def _epochs(result: Result) -> str:
-    return f"{result.epochs:,} epochs" if result.epochs else "epochs not recorded"
+    """How many epochs ran, in plain words: ``1 epoch``, ``1,000 epochs``."""
+    return count(result.epochs, "epoch") if result.epochs else "no epoch ran"
+
+
+def _stop(result: Result) -> str:
+    """How an early stop happened, in plain words (empty for a run that finished):
+    ``your code stopped with RuntimeError before its first epoch``; ``1 epoch, then your
+    code stopped with ValueError``; ``diverged at epoch 30 ...`` (a stop that names its epoch)."""
+    stop = result.stopped
+    if stop is None:
+        return ""
+    if stop.kind in (StopKind.INTERRUPTED, StopKind.DIVERGED):
+        return stop.text
+    if not result.epochs:
+        return f"{stop.text} before its first epoch"
+    return f"{_epochs(result)}, then {stop.text}"
+
+
+def _learned_label(result: Result) -> str:
+    """The parameter table's column of the run's values: what it learned, or, for code that
+    stopped with an error, where it stopped (its starting values if no epoch ran)."""
+    if result.stopped is not None and result.stopped.kind is StopKind.FAILED:
+        return "where your code stopped"
+    return "learned"
 
 
 def lesson_commands(stage: str) -> list[str]:
@@ -30,12 +55,10 @@ def lesson_commands(stage: str) -> list[str]:
 
 
 def header_text(result: Result) -> str:
-    """``module · cpu (…) · 1000 epochs · 71 ms training``, the run's notes, and the
-    lessons that go with the stage."""
-    parts = [result.stage, result.device_name, _epochs(result),
-             f"{_duration(result.seconds)} training"]
-    if result.stopped:
-        parts.append(result.stopped.text)
+    """``module · cpu (…) · 1,000 epochs · 71 ms training`` (or, for a run that stopped
+    early, how it stopped), the run's notes, and the lessons that go with the stage."""
+    parts = [result.stage, result.device_name, *([] if result.stopped else [_epochs(result)]),
+             f"{_duration(result.seconds)} training", *([_stop(result)] if result.stopped else [])]
     return (" · ".join(parts) + "".join(f"\n{note}" for note in result.notes)
             + f"\nlessons: {', '.join(lesson_commands(result.stage))}")
 
@@ -43,9 +66,9 @@ def header_text(result: Result) -> str:
 def header_html(result: Result) -> str:
     stage = get_stage(result.stage)
     cells = [f"<b>{html.escape(result.stage)}</b>", html.escape(result.device_name),
-             _epochs(result), f"{_duration(result.seconds)} training"]
+             *([] if result.stopped else [_epochs(result)]), f"{_duration(result.seconds)} training"]
     if result.stopped:
-        cells.append(f"<span style='color:#b00'>{html.escape(result.stopped.text)}</span>")
+        cells.append(f"<span style='color:#b00'>{html.escape(_stop(result))}</span>")
     return (f"<div class='linreg-header' style='font-family:sans-serif'>"
             f"{' &middot; '.join(cells)}<br><span style='color:#666'>"
             f"{html.escape(stage.summary)}</span>"
@@ -91,7 +114,7 @@ def _book_digits(result: Result) -> int:
 def params_text(result: Result) -> str:
     rows = params_rows(result)
     digits = _book_digits(result)
-    head = ("parameter", "learned", "true", "closed form (sklearn)", "book")
+    head = ("parameter", _learned_label(result), "true", "closed form (sklearn)", "book")
     body = [(name, _num(v), _num(t, 4) if t is not None else "", _num(r), _book(bk, digits))
             for name, v, t, r, bk in rows]
     loss = ("training MSE", _num(result.train_loss), "", f"{result.reference.train_loss:.8f}", "")
@@ -111,7 +134,7 @@ def params_html(result: Result) -> str:
     left = "style='text-align:left'"
     num = "style='text-align:right;font-family:monospace'"
     th = "".join(f"<th {left if i == 0 else num}>{h}</th>" for i, h in
-                 enumerate(("parameter", "learned", "true", "closed form (sklearn)", "book")))
+                 enumerate(("parameter", _learned_label(result), "true", "closed form (sklearn)", "book")))
     out = [f"<table class='linreg-params'><thead><tr>{th}</tr></thead><tbody>"]
 
     def row(name: str, *cells: str) -> str:
