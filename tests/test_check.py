@@ -347,3 +347,4 @@ def test_a_model_without_parameters_has_a_headline_that_says_what_its_finding_sa
     assert verdict.startswith("✘ Not yet: your model has no parameters to train\n"), verdict
     assert "Mistake: your model (Identity) has no parameters" in verdict
     assert "not nn.Parameters" not in verdict
+    assert "model.train()" not in verdict  # a body with no loop is not told about its loop

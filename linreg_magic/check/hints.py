@@ -159,7 +159,7 @@ def _modes(ev: Evidence) -> list[Finding]:
         teaches = ".train()" in inspect.getsource(ev.plan.stage.model_training)
     except (OSError, TypeError):
         teaches = False
-    if teaches and not ev.source.calls("train"):
+    if teaches and ev.loops and not ev.source.calls("train"):
         return [ev.hint(K.TRAIN_MODE, "your loop never calls model.train(): it makes no "
                            "difference for these layers, but the book's loop starts every epoch with it",
                            "call model.train() at the start of every epoch", None)]
