@@ -28,6 +28,8 @@ from typing import Any
 import _common
 from _common import clock, goal, interleaved, median, ms, table
 
+from linreg_magic.views.figures import CSS_DPI, PNG_DPI
+
 GOAL = 0.9
 LOAD_GOAL_MS = 100.0
 
@@ -96,8 +98,8 @@ ax2.set_yscale('log')
 ax2.legend()
 ax2.set_title('loss')
 buf = io.BytesIO()
-fig.savefig(buf, format='png')
-display(Image(buf.getvalue()))
+fig.savefig(buf, format='png', dpi=PNG_DPI)  # as sharp as the magic's picture
+display(Image(buf.getvalue(), width=round(10 * CSS_DPI)))
 
 dot = make_dot(loss, params=dict(model.named_parameters()))
 dot.node_attr['fontname'] = 'Courier'
@@ -147,7 +149,8 @@ def cell_timers(ip: Any, lrs: list[float]) -> dict[str, Any]:
     def plain() -> float:
         lr = lrs[state["plain"] % len(lrs)]
         state["plain"] += 1
-        code = PLAIN_CELL.replace("RENDERER", repr(renderer)).replace("LR", repr(lr))
+        code = (PLAIN_CELL.replace("RENDERER", repr(renderer)).replace("LR", repr(lr))
+                .replace("PNG_DPI", repr(PNG_DPI)).replace("CSS_DPI", repr(CSS_DPI)))
         with capture_output() as captured:
             seconds = clock(lambda: ip.run_cell(code, store_history=False).raise_error())
         counts["plain"].append(len(captured.outputs))
