@@ -348,3 +348,19 @@ def test_a_model_without_parameters_has_a_headline_that_says_what_its_finding_sa
     assert "Mistake: your model (Identity) has no parameters" in verdict
     assert "not nn.Parameters" not in verdict
     assert "model.train()" not in verdict  # a body with no loop is not told about its loop
+
+
+def test_a_suggested_edit_of_several_lines_shows_each_line_on_its_own_in_the_notebook(run_cell_outputs) -> None:
+    body = ("for epoch in range(n_epochs):\n"
+            "    yhat = b + w * x_train_tensor\n"
+            "    loss = ((yhat - y_train_tensor) ** 2).mean()\n"
+            "    loss.backward()\n"
+            "    with torch.no_grad():\n"
+            "        b -= lr * b.grad\n"
+            "        w -= lr * w.grad\n")
+    _, captured = run_cell_outputs("--stage autograd --device cpu --epochs 20 --show params", body)
+    markup = next(o.data["text/html"] for o in captured.outputs
+                  if o.data.get("text/html", "").startswith("<div class='linreg-verdict'"))
+    edit = markup[markup.index("<pre"):markup.index("</pre>")]
+    assert "becomes: " in edit and " / " not in edit  # never joined into what reads as a division
+    assert "b.grad.zero_()" in edit and edit.count("\n") >= 2, edit

@@ -11,6 +11,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from ..check import Comparison, Contract, Finding, StudentError, Verdict
+    from ..check.verdict import Edit
 
 __all__ = ["contract_html", "contract_text", "error_html", "error_text", "verdict_html", "verdict_text"]
 
@@ -42,13 +43,18 @@ def _finding_lines(finding: Finding) -> list[str]:
     if finding.fix:
         lines.append(f"  Fix: {finding.fix}")
     for edit in finding.edits:
-        head = f"    cell line {edit.line}: "
-        lines.append(head + edit.old.strip())
-        base = min(len(t) - len(t.lstrip()) for t in (edit.old, *edit.new) if t.strip())
-        new = [n[base:] for n in edit.new] or ["(delete the line)"]
-        lines.append(" " * (len(head) - 9) + "becomes: " + new[0])
-        lines.extend(" " * len(head) + n for n in new[1:])
+        lines.extend("    " + line for line in _edit_lines(edit))
     return lines
+
+
+def _edit_lines(edit: Edit) -> list[str]:
+    """A suggested edit as lines: the cell's line, then what it becomes (each new line
+    on its own, indented as it would be written)."""
+    head = f"cell line {edit.line}: "
+    base = min(len(t) - len(t.lstrip()) for t in (edit.old, *edit.new) if t.strip())
+    new = [n[base:] for n in edit.new] or ["(delete the line)"]
+    return [head + edit.old.strip(), " " * (len(head) - 9) + "becomes: " + new[0],
+            *(" " * len(head) + n for n in new[1:])]
 
 
 def verdict_text(verdict: Verdict) -> str:
@@ -72,8 +78,7 @@ def _finding_html(finding: Finding) -> str:
     label = _LABEL[finding.severity.value]
     fix = f"<br><i>Fix:</i> {html.escape(finding.fix)}" if finding.fix else ""
     edits = "".join(
-        f"<br><code>cell line {e.line}: {html.escape(e.old.strip())}</code> → "
-        f"<code>{html.escape(' / '.join(n.strip() for n in e.new) or '(delete the line)')}</code>"
+        "<pre style='margin:4px 0;font-size:90%'>" + html.escape("\n".join(_edit_lines(e))) + "</pre>"
         for e in finding.edits)
     return f"<li><b>{label}:</b> {html.escape(finding.text)}{fix}{edits}</li>"
 
