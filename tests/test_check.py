@@ -350,7 +350,7 @@ def test_a_model_without_parameters_has_a_headline_that_says_what_its_finding_sa
     assert "model.train()" not in verdict  # a body with no loop is not told about its loop
 
 
-def test_a_suggested_edit_of_several_lines_shows_each_line_on_its_own_in_the_notebook(run_cell_outputs) -> None:
+def test_a_suggested_edit_of_several_lines_shows_each_line_on_its_own_in_html(run_cell_outputs) -> None:
     body = ("for epoch in range(n_epochs):\n"
             "    yhat = b + w * x_train_tensor\n"
             "    loss = ((yhat - y_train_tensor) ** 2).mean()\n"
