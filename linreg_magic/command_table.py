@@ -105,6 +105,9 @@ COMMANDS: Mapping[str, Command] = MappingProxyType({command.name: command for co
 
 #: What a run keeps with ``--store``.
 RUN_KEEPS = ".result:Result"
+#: What a checked cell body keeps when nothing of the student's could be read as a Result
+#: (its verdict still says why).
+CHECK_KEEPS = ".check.student:StudentRun"
 
 
 def command_arguments() -> tuple[OptionSpec, ...]:
@@ -120,7 +123,7 @@ def _kept_classes() -> list[type]:
     """The classes of what ``--store`` keeps, among the modules imported so far (a
     value of a class whose module was never imported cannot exist)."""
     classes = []
-    for target in {RUN_KEEPS, *(c.keeps for c in COMMANDS.values() if c.keeps)}:
+    for target in {RUN_KEEPS, CHECK_KEEPS, *(c.keeps for c in COMMANDS.values() if c.keeps)}:
         module_name, _, attr = target.partition(":")
         module = sys.modules.get(__package__ + module_name)
         cls = getattr(module, attr, None)

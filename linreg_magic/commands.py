@@ -166,10 +166,13 @@ def run_stage(options: Options, namespace: Mapping[str, Any] | None = None) -> M
 
 def check_student(options: Options, body: str, text: str = "",
                   namespace: Mapping[str, Any] | None = None) -> Made:
-    """Run a student's own cell body for a stage and check it; the value is its Result
-    (None when the body did not run), the drawing shows the verdict and the views."""
+    """Run a student's own cell body for a stage and check it; the value is its Result, or
+    the checked run itself when nothing of the body's could be read as one (a syntax error,
+    a model without parameters): either way ``_.verdict`` holds the verdict, for an
+    autograder's ``assert _.verdict.passed``.  The drawing shows the verdict and the views."""
     checked = run_student(options, body, magic_line=text, namespace=namespace)
-    return Made(checked.result, lambda: show_each([("your code's check", lambda: show_student_run(checked))]))
+    value = checked if checked.result is None else checked.result
+    return Made(value, lambda: show_each([("your code's check", lambda: show_student_run(checked))]))
 
 
 def list_stages(rest: list[str], values: dict[str, Any]) -> None:

@@ -364,3 +364,15 @@ def test_a_suggested_edit_of_several_lines_shows_each_line_on_its_own_in_html(ru
     edit = markup[markup.index("<pre"):markup.index("</pre>")]
     assert "becomes: " in edit and " / " not in edit  # never joined into what reads as a division
     assert "b.grad.zero_()" in edit and edit.count("\n") >= 2, edit
+
+
+def test_a_body_with_nothing_to_read_still_leaves_its_verdict_in_the_cells_value(ip) -> None:
+    with capture_output():
+        ip.run_cell_magic("linreg", "--stage module --device cpu --store checked", "model = nn.Identity()\n")
+    run = ip.user_ns["checked"]
+    assert isinstance(run, StudentRun) and run.result is None
+    assert not run.verdict.passed and "no parameters" in repr(run)
+    with capture_output():  # what --store kept is ours, so the next run may replace it
+        ip.run_cell_magic("linreg", "--stage module --device cpu --epochs 5 --store checked",
+                          "# the stage's own code\n")
+    assert isinstance(ip.user_ns.pop("checked"), Result)

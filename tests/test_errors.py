@@ -52,7 +52,7 @@ def test_frames_inside_torch_are_left_out_and_counted(run_cell_outputs) -> None:
 
 def test_a_syntax_error_points_at_the_cell_line(run_cell_outputs) -> None:
     result, captured = run_cell_outputs("--stage numpy", "x = 1\nfor i in range(3:\n    pass\n")
-    assert result is None
+    assert result.result is None and not result.verdict.passed  # the checked run: its verdict
     assert "Cell line 3, in <cell>\n    for i in range(3:\nSyntaxError:" in _texts(captured)
 
 
@@ -181,7 +181,7 @@ def test_ctrl_c_while_the_reference_runs_for_a_check_skips_the_students_code(run
                                                                             interrupting_stage) -> None:
     body = "import os\nos.environ['LINREG_TEST_STUDENT_RAN'] = '1'\n"
     result, captured = run_cell_outputs(f"--stage {interrupting_stage} --device cpu", body)
-    assert result is None
+    assert result.result is None and not result.verdict.passed
     assert ("Interrupted while the reference ran (stopped at epoch 7 of 1000 (interrupted)); "
             "your code did not run") in _texts(captured)
     assert "LINREG_TEST_STUDENT_RAN" not in os.environ

@@ -45,6 +45,10 @@ class StudentRun:
     expected: Result | None = None
     guard: Guard | None = None  # holds the figures the body drew, to show as a cell's own
 
+    def __repr__(self) -> str:
+        has = "its Result in .result" if self.result is not None else "no Result of the student's"
+        return f"StudentRun(stage={self.stage!r}, {has}, verdict={self.verdict!r})"
+
 
 _counter = itertools.count(1)
 
