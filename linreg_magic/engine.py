@@ -21,7 +21,7 @@ from .errors import UsageError, usage_error
 from .lr import divergence_note
 from .mse import QuadraticMSE
 from .options import Options
-from .plan import Plan, check_stage_data, check_stage_options, resolve
+from .plan import Plan, check_stage_data, check_stage_options
 from .printed import capture_prints, uncaptured
 from .reference import book_values, reference
 from .registry import ladder
@@ -154,11 +154,6 @@ def ladder_plans(options: Options, data: Dataset | None = None,
                          options.replace(stage=stage.name, device="cpu", cuda_graph=False))
         plans.append(Plan.make(stage_options, data))
     return plans
-
-
-def resolve_run(options: Options) -> tuple[Stage, str]:
-    """The stage and the concrete device, after every check that needs no data."""
-    return resolve(options)
 
 
 def prepare_namespace(plan: Plan) -> dict[str, Any]:
