@@ -10,8 +10,6 @@ samples: each lasts about :data:`SAMPLE_SECONDS`.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 import time
 from typing import Any
@@ -20,6 +18,7 @@ from ..cuda_graph import train_with_cuda_graph
 from ..device import DeviceGuard
 from ..engine import prepare_namespace, stage_parameters, synchronize
 from ..plan import Plan
+from ..printed import capture_prints
 from ..session import preserved_random_state
 from ..stage import call_step
 from ..tracker import Tracker
@@ -99,7 +98,7 @@ def time_stage(plan: Plan, *, graph: bool = False, epochs: int | None = None,
     each time).  What the stage prints is swallowed; the random states are restored."""
     stage = plan.stage
     with (DeviceGuard(plan.device), preserved_random_state(stage.uses_torch, plan.device),
-          contextlib.redirect_stdout(io.StringIO())):
+          capture_prints()):
         ns = prepare_namespace(plan)
         width = 1 + sum(math.prod(tuple(p.shape)) for p in stage_parameters(stage, ns).values())
         estimate = _sample(plan, ns, graph, max(WARMUP_EPOCHS, 2))

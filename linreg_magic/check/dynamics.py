@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import io
 import time
 import warnings
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from ..result import Result
 from ..session import preserved_random_state
 from ..stage import call_step
 from ..tracker import Recording, Tracker
+from .guard import quiet
 from .probes import FirstEpochs, GradientProbe, OptimizerWatch
 from .recording import Trajectory
 
@@ -65,7 +65,7 @@ class Replay:
 @contextlib.contextmanager
 def _quietly(plan: Plan) -> Iterator[None]:
     with preserved_random_state(plan.stage.uses_torch, plan.device), \
-            contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), \
+            quiet(), warnings.catch_warnings(), \
             np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         yield

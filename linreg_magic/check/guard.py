@@ -4,14 +4,16 @@ the stage's own is not part of the check."""
 from __future__ import annotations
 
 import contextlib
-import io
 from collections.abc import Iterator
+
+from ..printed import capture_prints
 
 __all__ = ["quiet"]
 
 
 @contextlib.contextmanager
 def quiet() -> Iterator[None]:
-    """What the stage's own code prints (a reference run) is not shown."""
-    with contextlib.redirect_stdout(io.StringIO()):
+    """What the stage's own code prints (a reference run) is not shown: this thread's
+    prints are captured and dropped, another thread's still show."""
+    with capture_prints():
         yield
