@@ -7,12 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["count", "format_number", "text_table"]
+__all__ = ["count", "duration", "format_number", "text_table"]
 
 
 def count(n: int, noun: str) -> str:
     """``1 epoch``, ``2 epochs``, ``1,000 epochs``: a number and its noun, in the plural unless one."""
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+def duration(seconds: float) -> str:
+    """How long a run took: ``98 ms``, ``2.35 s``."""
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 def format_number(value: float) -> str:

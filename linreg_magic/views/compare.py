@@ -11,6 +11,7 @@ import numpy as np
 
 from ..lr import diverging_note
 from ..result import BOOK
+from ..text import duration
 from .figures import TRAIN_COLOR, TRUE_COLOR, sample
 from .tables import BOOK_DIGITS, _num
 
@@ -106,7 +107,7 @@ def _cells(row: Row) -> tuple[str, ...]:
 
     return (stage, device, number(b), "" if w is None else ", ".join(number(v) for v in w),
             _num(train), _num(val),
-            "" if seconds is None else (f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"),
+            "" if seconds is None else duration(seconds),
             _short(note))
 
 

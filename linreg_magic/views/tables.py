@@ -8,17 +8,13 @@ from typing import TYPE_CHECKING
 from ..lessons import lessons_for
 from ..registry import get_stage
 from ..result import StopKind
-from ..text import count
+from ..text import count, duration
 
 if TYPE_CHECKING:
     from ..result import Result
 
 __all__ = ["BOOK_DIGITS", "header_html", "header_text", "lesson_commands", "params_html", "params_rows",
            "params_text", "printed_html", "printed_text"]
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 def _epochs(result: Result) -> str:
@@ -58,7 +54,7 @@ def header_text(result: Result) -> str:
     """``module · cpu (…) · 1,000 epochs · 71 ms training`` (or, for a run that stopped
     early, how it stopped), the run's notes, and the lessons that go with the stage."""
     parts = [result.stage, result.device_name, *([] if result.stopped else [_epochs(result)]),
-             f"{_duration(result.seconds)} training", *([_stop(result)] if result.stopped else [])]
+             f"{duration(result.seconds)} training", *([_stop(result)] if result.stopped else [])]
     return (" · ".join(parts) + "".join(f"\n{note}" for note in result.notes)
             + f"\nlessons: {', '.join(lesson_commands(result.stage))}")
 
@@ -66,7 +62,7 @@ def header_text(result: Result) -> str:
 def header_html(result: Result) -> str:
     stage = get_stage(result.stage)
     cells = [f"<b>{html.escape(result.stage)}</b>", html.escape(result.device_name),
-             *([] if result.stopped else [_epochs(result)]), f"{_duration(result.seconds)} training"]
+             *([] if result.stopped else [_epochs(result)]), f"{duration(result.seconds)} training"]
     if result.stopped:
         cells.append(f"<span style='color:#b00'>{html.escape(_stop(result))}</span>")
     return (f"<div class='linreg-header' style='font-family:sans-serif'>"
